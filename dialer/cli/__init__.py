@@ -1,0 +1,57 @@
+"""The `dialer` command. Each sub-command group lives in its own module with a
+`register(subparsers)` function; add new groups to COMMAND_MODULES."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from dialer import __version__
+
+from .common import CliError
+
+COMMAND_MODULES = [
+    "dialer.cli.db",
+    "dialer.cli.campaign",
+    "dialer.cli.demo",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dialer",
+        description="Outbound telephony dialer: leads in PostgreSQL, SIP calls, pacing, simulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"dialer {__version__}")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="PostgreSQL to use (default: $DIALER_DATABASE_URL, else an embedded server)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from dialer.config import ConfigError
+    from dialer.store.campaigns import NotFound
+
+    try:
+        result = args.func(args)
+    except (CliError, ConfigError, NotFound) as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"dialer: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dialer: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

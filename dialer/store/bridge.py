@@ -1,0 +1,142 @@
+"""The one door to PostgreSQL: asyncpg behind trio-asyncio.
+
+No other module touches asyncpg or asyncio. Crossing the trio↔asyncio bridge
+costs ~270 µs, so the API is shaped around *units of work*: a function that
+receives an asyncpg connection and does all its queries in one transaction,
+run with one crossing (`Store.run`). The single-query helpers (`fetch`,
+`fetchval`, ...) each cross once and are meant for the CLI and tests, not hot
+paths.
+
+Units of work live in `dialer/store/*.py` modules next to the SQL they speak.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
+
+import asyncpg
+import trio
+import trio.testing
+import trio_asyncio
+
+Unit = Callable[..., Awaitable[Any]]
+
+
+class StoreError(Exception):
+    """A database operation failed; the message says what and why."""
+
+
+class Store:
+    """An asyncpg pool usable from trio code."""
+
+    def __init__(self, pool: asyncpg.Pool, url: str):
+        self._pool = pool
+        self.url = url
+        self.database = None  # the Database it came from, when opened by open_store
+        # Seconds spent in the last crossings, for the database-latency metric.
+        self.last_latency = 0.0
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncIterator["Store"]:
+        async with _asyncio_loop():
+            async with _virtual_time_held():
+                pool = await trio_asyncio.aio_as_trio(_create_pool)(url, min_size, max_size)
+            try:
+                yield cls(pool, url)
+            finally:
+                with trio.CancelScope(shield=True):
+                    async with _virtual_time_held():
+                        await trio_asyncio.aio_as_trio(pool.close)()
+
+    async def run(self, unit: Unit, *args: Any) -> Any:
+        """Run `unit(conn, *args)` inside one transaction, crossing the bridge once."""
+        return await self._cross(_in_transaction, unit, args)
+
+    async def run_without_transaction(self, unit: Unit, *args: Any) -> Any:
+        """Run `unit(conn, *args)` on one connection (for COPY streams, advisory locks)."""
+        return await self._cross(_on_connection, unit, args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._cross(_on_connection, _method("fetch", sql), args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self._cross(_on_connection, _method("fetchrow", sql), args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._cross(_on_connection, _method("fetchval", sql), args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return await self._cross(_on_connection, _method("execute", sql), args)
+
+    async def _cross(self, runner: Callable[..., Awaitable[Any]], unit: Unit, args: Sequence[Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            async with _virtual_time_held():
+                return await trio_asyncio.aio_as_trio(runner)(self._pool, unit, args)
+        finally:
+            self.last_latency = time.perf_counter() - started
+
+
+@contextlib.asynccontextmanager
+async def _asyncio_loop() -> AsyncIterator[None]:
+    """Reuse the trio-asyncio loop if one is running, else open one for our lifetime."""
+    if trio_asyncio.current_loop.get(None) is None:
+        async with trio_asyncio.open_loop():
+            yield
+    else:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _virtual_time_held() -> AsyncIterator[None]:
+    """Under MockClock, keep virtual time still while we wait for the database.
+
+    MockClock(autojump_threshold=0) jumps to the next timer as soon as every
+    task is blocked, and a task waiting on the database socket counts as
+    blocked: a 1 ms query could let a 25 s ring timer fire. A checkpointing
+    task keeps the run loop busy for the length of the crossing, so database
+    work takes no virtual time. In real time this is a no-op.
+    """
+    if not isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock):
+        yield
+        return
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_keep_run_loop_busy)
+        try:
+            yield
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+async def _keep_run_loop_busy() -> None:
+    while True:
+        await trio.sleep(0)
+
+
+async def _create_pool(url: str, min_size: int, max_size: int) -> asyncpg.Pool:
+    # No client-side timeouts: under trio's MockClock (virtual time) an idle
+    # wait on the socket lets the clock jump, and any asyncio timer would fire
+    # at once. Timeouts belong to trio cancel scopes in the caller.
+    return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=None,
+                                     command_timeout=None)
+
+
+async def _in_transaction(pool: asyncpg.Pool, unit: Unit, args: Sequence[Any]) -> Any:
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            return await unit(conn, *args)
+
+
+async def _on_connection(pool: asyncpg.Pool, unit: Unit, args: Sequence[Any]) -> Any:
+    async with pool.acquire() as conn:
+        return await unit(conn, *args)
+
+
+def _method(name: str, sql: str) -> Unit:
+    async def call(conn: asyncpg.Connection, *args: Any) -> Any:
+        return await getattr(conn, name)(sql, *args)
+
+    return call
