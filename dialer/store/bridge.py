@@ -83,11 +83,27 @@ class Store:
 @contextlib.asynccontextmanager
 async def _asyncio_loop() -> AsyncIterator[None]:
     """Reuse the trio-asyncio loop if one is running, else open one for our lifetime."""
-    if trio_asyncio.current_loop.get(None) is None:
+    if trio_asyncio.current_loop.get(None) is not None:
+        yield
+        return
+    try:
         async with trio_asyncio.open_loop():
             yield
-    else:
-        yield
+    except BaseExceptionGroup as group:
+        # The loop's nursery wraps whatever the caller's body raised; hand the
+        # caller back its own exception so `except CliError:` still works.
+        lone = _lone_exception(group)
+        if lone is None:
+            raise
+        raise lone from None
+
+
+def _lone_exception(group: BaseExceptionGroup) -> BaseException | None:
+    while isinstance(group, BaseExceptionGroup):
+        if len(group.exceptions) != 1:
+            return None
+        group = group.exceptions[0]
+    return group
 
 
 @contextlib.asynccontextmanager
