@@ -1,0 +1,616 @@
+"""SIP messages: parse and serialise requests and responses (RFC 3261 §7, §20, §25).
+
+Sans-IO: `parse_message(datagram)` turns bytes into a `Request` or `Response`,
+`message.to_bytes()` turns one back into bytes. A malformed message raises
+`SipParseError` with a reason and nothing else escapes (a hypothesis fuzz test
+holds us to that), so a driver can answer or drop the peer's bad input without
+ever crashing.
+
+Headers are kept as an ordered list of (canonical name, value) pairs, so a
+message round-trips with its header order; compact forms (`v`, `i`, `f`, ...)
+are expanded on parse. Headers whose grammar is a comma list (Via, Route,
+Contact, ...) can be read element by element with `Headers.get_all`, whether
+the peer sent them as repeated lines or joined with commas.
+
+The fields every transaction and dialog needs (Call-ID, CSeq, the top Via's
+branch, the From/To tags) are checked while parsing, so a message that gets
+past `parse_message` can be matched without further parse errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+SIP_VERSION = "SIP/2.0"
+
+
+class SipParseError(ValueError):
+    """The peer sent something that is not a SIP message we can use; `reason` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- header names -------------------------------------------------------------------------
+
+COMPACT_FORMS = {
+    "i": "Call-ID", "m": "Contact", "e": "Content-Encoding", "l": "Content-Length",
+    "c": "Content-Type", "f": "From", "s": "Subject", "k": "Supported", "t": "To",
+    "v": "Via", "o": "Event", "r": "Refer-To", "b": "Referred-By", "u": "Allow-Events",
+    "x": "Session-Expires", "a": "Accept-Contact", "j": "Reject-Contact", "d": "Request-Disposition",
+    "y": "Identity", "n": "Identity-Info",
+}
+
+# Canonical spelling for the headers we write or read often; others are title-cased.
+_CANONICAL = {name.lower(): name for name in (
+    "Call-ID", "CSeq", "WWW-Authenticate", "Proxy-Authenticate", "Authorization",
+    "Proxy-Authorization", "P-Asserted-Identity", "Record-Route", "Max-Forwards", "MIME-Version",
+    "RAck", "RSeq", "Content-Length", "Content-Type", "User-Agent", "Retry-After",
+    *COMPACT_FORMS.values())}
+
+# Headers whose grammar is `#element`: a comma-joined line is the same as repeated lines.
+COMMA_LIST_HEADERS = frozenset(name.lower() for name in (
+    "Via", "Route", "Record-Route", "Contact", "Allow", "Supported", "Require", "Proxy-Require",
+    "Unsupported", "Accept", "Accept-Encoding", "Accept-Language", "Content-Encoding",
+    "Allow-Events", "In-Reply-To", "Alert-Info", "Call-Info", "Error-Info", "P-Asserted-Identity",
+    "Reason", "Warning",
+))
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
+
+
+def canonical_name(name: str) -> str:
+    """`i` -> `Call-ID`, `call-id` -> `Call-ID`, `x-foo-bar` -> `X-Foo-Bar`."""
+    if len(name) == 1:
+        long = COMPACT_FORMS.get(name.lower())
+        if long:
+            return long
+    lower = name.lower()
+    known = _CANONICAL.get(lower)
+    if known:
+        return known
+    return "-".join(part[:1].upper() + part[1:] for part in lower.split("-"))
+
+
+class Headers:
+    """Ordered (name, value) pairs with case-insensitive, compact-aware lookup."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items=()):
+        self._items: list[tuple[str, str]] = [(canonical_name(n), v) for n, v in items]
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: str) -> bool:
+        key = canonical_name(name).lower()
+        return any(n.lower() == key for n, _ in self._items)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of the header (the whole line, commas and all)."""
+        key = canonical_name(name).lower()
+        for n, v in self._items:
+            if n.lower() == key:
+                return v
+        return default
+
+    def get_lines(self, name: str) -> list[str]:
+        key = canonical_name(name).lower()
+        return [v for n, v in self._items if n.lower() == key]
+
+    def get_all(self, name: str) -> list[str]:
+        """Every element: repeated lines, and comma-joined elements for list headers."""
+        lines = self.get_lines(name)
+        if canonical_name(name).lower() not in COMMA_LIST_HEADERS:
+            return lines
+        out: list[str] = []
+        for line in lines:
+            out.extend(part for part in split_commas(line) if part)
+        return out
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((canonical_name(name), value))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every line of `name` by one line (in the first one's place)."""
+        canonical = canonical_name(name)
+        key = canonical.lower()
+        out, placed = [], False
+        for n, v in self._items:
+            if n.lower() == key:
+                if not placed:
+                    out.append((canonical, value))
+                    placed = True
+            else:
+                out.append((n, v))
+        if not placed:
+            out.append((canonical, value))
+        self._items = out
+
+    def remove(self, name: str) -> None:
+        key = canonical_name(name).lower()
+        self._items = [(n, v) for n, v in self._items if n.lower() != key]
+
+    def copy(self) -> "Headers":
+        new = Headers()
+        new._items = list(self._items)
+        return new
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+def split_commas(text: str) -> list[str]:
+    """Split a header value on commas outside quotes and <...>."""
+    if "," not in text:
+        return [text.strip()]
+    parts, start, depth, quoted, i = [], 0, 0, False, 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+# --- URIs and addresses ------------------------------------------------------------------
+
+@dataclass
+class SipUri:
+    """`sip:user:password@host:port;params?headers`. `port` is None when absent."""
+
+    host: str
+    user: str | None = None
+    port: int | None = None
+    scheme: str = "sip"
+    password: str | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+    headers: str | None = None
+
+    def __str__(self) -> str:
+        out = [self.scheme, ":"]
+        if self.user is not None:
+            out.append(self.user)
+            if self.password is not None:
+                out += [":", self.password]
+            out.append("@")
+        out.append(f"[{self.host}]" if ":" in self.host else self.host)
+        if self.port is not None:
+            out.append(f":{self.port}")
+        for k, v in self.params.items():
+            out.append(f";{k}" if v is None else f";{k}={v}")
+        if self.headers:
+            out += ["?", self.headers]
+        return "".join(out)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port or (5061 if self.scheme == "sips" else 5060)
+
+
+def _params(text: str, where: str) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for item in text.split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        name, eq, value = item.partition("=")
+        name = name.strip()
+        if not name or not _TOKEN_RE.match(name):
+            raise SipParseError(f"{where}: bad parameter {item[:40]!r}")
+        out[name.lower()] = value.strip() if eq else None
+    return out
+
+
+def parse_uri(text: str) -> SipUri:
+    text = text.strip()
+    scheme, colon, rest = text.partition(":")
+    scheme = scheme.lower()
+    if not colon or scheme not in ("sip", "sips", "tel"):
+        raise SipParseError(f"not a SIP URI: {text[:60]!r}")
+    if scheme == "tel":
+        number, _, params = rest.partition(";")
+        if not number:
+            raise SipParseError("tel URI without a number")
+        return SipUri(host="", user=number, scheme="tel", params=_params(params, "tel URI"))
+    rest, _, headers = rest.partition("?")
+    user = password = None
+    if "@" in rest:
+        userinfo, _, rest = rest.rpartition("@")
+        user, pc, pw = userinfo.partition(":")
+        password = pw if pc else None
+        if not user:
+            raise SipParseError(f"URI with an empty user: {text[:60]!r}")
+    hostport, _, params = rest.partition(";")
+    if hostport.startswith("["):
+        host, bracket, after = hostport[1:].partition("]")
+        if not bracket:
+            raise SipParseError(f"URI with an unclosed IPv6 host: {text[:60]!r}")
+        port_text = after[1:] if after.startswith(":") else ("" if not after else None)
+        if port_text is None:
+            raise SipParseError(f"URI with junk after the host: {text[:60]!r}")
+    else:
+        host, _, port_text = hostport.partition(":")
+    if not host or any(c in host for c in ' \t<>"'):
+        raise SipParseError(f"URI without a valid host: {text[:60]!r}")
+    port = None
+    if port_text:
+        port = _int(port_text, "URI port")
+        if not 0 < port < 65536:
+            raise SipParseError(f"URI port out of range: {port}")
+    return SipUri(host=host.lower(), user=user, port=port, scheme=scheme, password=password,
+                  params=_params(params, "URI"), headers=headers or None)
+
+
+@dataclass
+class NameAddr:
+    """A From/To/Contact/Route value: optional display name, URI, header parameters."""
+
+    uri: SipUri
+    display: str | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str | None:
+        return self.params.get("tag")
+
+    def __str__(self) -> str:
+        out = f'"{self.display}" <{self.uri}>' if self.display else f"<{self.uri}>"
+        for k, v in self.params.items():
+            out += f";{k}" if v is None else f";{k}={v}"
+        return out
+
+
+def parse_name_addr(text: str) -> NameAddr:
+    text = text.strip()
+    display = None
+    if text.startswith('"'):
+        i, n = 1, len(text)
+        while i < n and text[i] != '"':
+            i += 2 if text[i] == "\\" else 1
+        if i >= n:
+            raise SipParseError("unclosed quoted display name")
+        display = text[1:i].replace('\\"', '"').replace("\\\\", "\\")
+        text = text[i + 1:].lstrip()
+        if not text.startswith("<"):
+            raise SipParseError("display name without <URI>")
+    if "<" in text:
+        before, _, rest = text.partition("<")
+        if display is None and before.strip():
+            display = before.strip()
+        uri_text, close, params = rest.partition(">")
+        if not close:
+            raise SipParseError("unclosed <URI>")
+        uri = parse_uri(uri_text)
+    else:
+        # addr-spec form: parameters after the URI belong to the header, not the URI.
+        uri_text, _, params = text.partition(";")
+        uri = parse_uri(uri_text)
+    return NameAddr(uri=uri, display=display, params=_params(params, "address"))
+
+
+@dataclass
+class Via:
+    transport: str
+    host: str
+    port: int | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def branch(self) -> str | None:
+        return self.params.get("branch")
+
+    def __str__(self) -> str:
+        out = f"SIP/2.0/{self.transport} {self.host}"
+        if self.port is not None:
+            out += f":{self.port}"
+        for k, v in self.params.items():
+            out += f";{k}" if v is None else f";{k}={v}"
+        return out
+
+
+def parse_via(text: str) -> Via:
+    proto, _, rest = text.strip().partition(" ")
+    parts = proto.split("/")
+    if len(parts) != 3 or parts[0].strip().upper() != "SIP" or parts[1].strip() != "2.0":
+        raise SipParseError(f"bad Via protocol: {proto[:40]!r}")
+    sent_by, _, params = rest.strip().partition(";")
+    sent_by = sent_by.strip()
+    if sent_by.startswith("["):
+        host, _, after = sent_by[1:].partition("]")
+        port_text = after[1:] if after.startswith(":") else ""
+    else:
+        host, _, port_text = sent_by.partition(":")
+    if not host:
+        raise SipParseError("Via without a host")
+    port = _int(port_text, "Via port") if port_text else None
+    return Via(transport=parts[2].strip().upper(), host=host, port=port,
+               params=_params(params, "Via"))
+
+
+def _int(text: str, what: str) -> int:
+    text = text.strip()
+    # isascii: int() would accept Arabic-Indic digits, which no SIP grammar allows.
+    if not text or len(text) > 10 or not (text.isascii() and text.isdigit()):
+        raise SipParseError(f"{what} is not a number: {text[:20]!r}")
+    return int(text)
+
+
+# --- messages ---------------------------------------------------------------------------
+
+class Message:
+    """Common parts of requests and responses."""
+
+    headers: Headers
+    body: bytes
+
+    # Filled by the parser or by `_index()`: the fields matching needs.
+    call_id: str
+    cseq: int
+    cseq_method: str
+
+    def _index(self) -> None:
+        h = self.headers
+        call_id = h.get("Call-ID")
+        if not call_id or not call_id.strip():
+            raise SipParseError("missing Call-ID")
+        self.call_id = call_id.strip()
+        cseq = h.get("CSeq")
+        if cseq is None:
+            raise SipParseError("missing CSeq")
+        number, _, method = cseq.strip().partition(" ")
+        self.cseq = _int(number, "CSeq number")
+        self.cseq_method = method.strip().upper()
+        if not self.cseq_method or not _TOKEN_RE.match(self.cseq_method):
+            raise SipParseError(f"CSeq without a method: {cseq[:40]!r}")
+        for name in ("From", "To"):
+            if h.get(name) is None:
+                raise SipParseError(f"missing {name}")
+        self._from = parse_name_addr(h.get("From"))
+        self._to = parse_name_addr(h.get("To"))
+        vias = h.get_all("Via")
+        if not vias:
+            raise SipParseError("missing Via")
+        self._top_via = parse_via(vias[0])
+
+    @property
+    def from_addr(self) -> NameAddr:
+        return self._from
+
+    @property
+    def to_addr(self) -> NameAddr:
+        return self._to
+
+    @property
+    def from_tag(self) -> str | None:
+        return self._from.tag
+
+    @property
+    def to_tag(self) -> str | None:
+        return self._to.tag
+
+    @property
+    def top_via(self) -> Via:
+        return self._top_via
+
+    @property
+    def branch(self) -> str | None:
+        return self._top_via.branch
+
+    def _head_and_body(self, start_line: str) -> bytes:
+        lines = [start_line]
+        for name, value in self.headers:
+            if name == "Content-Length":
+                continue
+            lines.append(f"{name}: {value}")
+        lines.append(f"Content-Length: {len(self.body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
+
+
+class Request(Message):
+    def __init__(self, method: str, uri: str, headers: Headers | None = None, body: bytes = b"",
+                 *, index: bool = True):
+        self.method = method.upper()
+        self.uri = uri
+        self.headers = headers if headers is not None else Headers()
+        self.body = body
+        if index:
+            self._index()
+
+    def to_bytes(self) -> bytes:
+        return self._head_and_body(f"{self.method} {self.uri} {SIP_VERSION}")
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.uri}>"
+
+
+class Response(Message):
+    def __init__(self, status: int, reason: str = "", headers: Headers | None = None,
+                 body: bytes = b"", *, index: bool = True):
+        self.status = status
+        self.reason = reason or REASONS.get(status, "Unknown")
+        self.headers = headers if headers is not None else Headers()
+        self.body = body
+        if index:
+            self._index()
+
+    def to_bytes(self) -> bytes:
+        return self._head_and_body(f"{SIP_VERSION} {self.status} {self.reason}")
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason}>"
+
+
+REASONS = {
+    100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
+    183: "Session Progress", 200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 407: "Proxy Authentication Required",
+    408: "Request Timeout", 410: "Gone", 415: "Unsupported Media Type", 420: "Bad Extension",
+    480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist", 482: "Loop Detected",
+    483: "Too Many Hops", 484: "Address Incomplete", 485: "Ambiguous", 486: "Busy Here",
+    487: "Request Terminated", 488: "Not Acceptable Here", 491: "Request Pending",
+    500: "Server Internal Error", 501: "Not Implemented", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Server Time-out", 505: "Version Not Supported",
+    600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere", 606: "Not Acceptable",
+}
+
+
+def make_response(request: Request, status: int, reason: str = "", *, to_tag: str | None = None,
+                  headers: list[tuple[str, str]] | None = None, body: bytes = b"") -> Response:
+    """A response to `request` (RFC 3261 §8.2.6): Via, From, Call-ID, CSeq copied; To gets
+    `to_tag` if it has none yet. Record-Route is copied for dialog-creating responses."""
+    h = Headers()
+    items = h._items
+    for name, value in request.headers:
+        if name in ("Via", "From", "Call-ID", "CSeq") or (
+                name == "Record-Route" and 100 < status < 300):
+            items.append((name, value))
+        elif name == "To":
+            if to_tag and request.to_tag is None:
+                value = f"{value};tag={to_tag}"
+            items.append((name, value))
+    for name, value in headers or ():
+        h.add(name, value)
+    return Response(status, reason, h, body)
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+MAX_MESSAGE_BYTES = 65535
+
+
+def parse_message(data: bytes) -> Request | Response:
+    """One datagram (or one framed stream message) into a Request or Response.
+
+    Accepts CRLF or bare LF line ends and folded header lines. With a
+    Content-Length, the body is cut to that length (UDP may pad); a
+    Content-Length larger than the body is a truncated message and an error.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise SipParseError("not bytes")
+    data = bytes(data)
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise SipParseError("message too large")
+    # Leading CRLFs are keep-alives or stream padding (RFC 3261 §7.5).
+    data = data.lstrip(b"\r\n")
+    if not data:
+        raise SipParseError("empty message")
+    end = data.find(b"\r\n\r\n")
+    sep_len = 4
+    lf_end = data.find(b"\n\n")
+    if lf_end != -1 and (end == -1 or lf_end < end):
+        end, sep_len = lf_end, 2
+    if end == -1:
+        # A message without a blank line: only acceptable when it ends right after the headers.
+        head, body = data, b""
+    else:
+        head, body = data[:end], data[end + sep_len:]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SipParseError(f"header bytes are not UTF-8 (byte {exc.start})") from None
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = lines[0].rstrip("\r")
+    headers = Headers()
+    items = headers._items
+    for raw in lines[1:]:
+        line = raw.rstrip("\r")
+        if not line:
+            continue
+        if line[0] in " \t":
+            # Folding (RFC 3261 §7.3.1): a continuation line joins the previous value.
+            if not items:
+                raise SipParseError("continuation line before any header")
+            name, value = items[-1]
+            items[-1] = (name, value + " " + line.strip())
+            continue
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not name or not _TOKEN_RE.match(name):
+            raise SipParseError(f"bad header line {line[:60]!r}")
+        items.append((canonical_name(name), value.strip()))
+
+    length_text = headers.get("Content-Length")
+    if length_text is not None:
+        length = _int(length_text, "Content-Length")
+        if length > len(body):
+            raise SipParseError(f"Content-Length {length} but only {len(body)} body bytes")
+        body = body[:length]
+
+    if start.startswith(SIP_VERSION + " ") or start.upper().startswith("SIP/"):
+        version, _, rest = start.partition(" ")
+        if version.upper() != SIP_VERSION:
+            raise SipParseError(f"unsupported version {version[:20]!r}")
+        code, _, reason = rest.partition(" ")
+        status = _int(code, "status code")
+        if not 100 <= status <= 699:
+            raise SipParseError(f"status code out of range: {status}")
+        msg: Request | Response = Response(status, reason.strip() or REASONS.get(status, "Unknown"),
+                                           headers, body, index=False)
+    else:
+        parts = start.split(" ")
+        if len(parts) != 3:
+            raise SipParseError(f"bad request line {start[:60]!r}")
+        method, uri, version = parts
+        if version.upper() != SIP_VERSION:
+            raise SipParseError(f"unsupported version {version[:20]!r}")
+        if not _TOKEN_RE.match(method):
+            raise SipParseError(f"bad method {method[:20]!r}")
+        parse_uri(uri)  # validate; kept as text so it round-trips exactly
+        msg = Request(method, uri, headers, body, index=False)
+    msg._index()
+    if isinstance(msg, Request) and msg.cseq_method != msg.method:
+        raise SipParseError(f"CSeq method {msg.cseq_method} does not match {msg.method}")
+    return msg
+
+
+class StreamFramer:
+    """Cuts a byte stream (TCP) into messages using Content-Length (mandatory on streams)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Request | Response]:
+        """Add received bytes; return every complete message. Raises SipParseError on garbage."""
+        self._buffer += data
+        out = []
+        while True:
+            while self._buffer[:2] == b"\r\n":
+                del self._buffer[:2]
+            end = self._buffer.find(b"\r\n\r\n")
+            if end == -1:
+                if len(self._buffer) > MAX_MESSAGE_BYTES:
+                    raise SipParseError("stream header section too long")
+                return out
+            head = bytes(self._buffer[:end])
+            match = re.search(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([0-9]+)[ \t]*$", head)
+            if not match:
+                raise SipParseError("stream message without Content-Length")
+            total = end + 4 + int(match.group(1))
+            if total > MAX_MESSAGE_BYTES:
+                raise SipParseError("message too large")
+            if len(self._buffer) < total:
+                return out
+            chunk = bytes(self._buffer[:total])
+            del self._buffer[:total]
+            out.append(parse_message(chunk))

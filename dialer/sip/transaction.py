@@ -1,0 +1,319 @@
+"""SIP transactions (RFC 3261 §17, with RFC 6026's Accepted state), sans-IO.
+
+Each transaction is a small state machine. The driver feeds it what happened
+(`start()`, `receive_response()`, `receive_request()`, `send_response()`,
+`timer_fired(name)`) and gets back a list of events to act on:
+
+- `Send(message)`: put this message on the wire, to the transaction's peer.
+- `StartTimer(name, delay)`: call `timer_fired(name)` after `delay` seconds.
+  Timers are never cancelled; a transaction ignores a timer that no longer
+  applies to its state, so the driver can keep one cheap timer heap.
+- `Deliver(response)`: a response for the transaction user (the call).
+- `TimedOut()`: no final response in time (Timer B or F): treat as 408.
+- `Terminated()`: forget this transaction.
+
+Retransmissions happen only on unreliable transports (`reliable=False`).
+The machines do not know about sockets, clocks or dialogs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from .message import Headers, Request, Response
+
+BRANCH_MAGIC = "z9hG4bK"
+
+
+@dataclass(frozen=True, slots=True)
+class TimerValues:
+    """RFC 3261 §17 timer base values; tests and the simulator may shrink them."""
+
+    t1: float = 0.5
+    t2: float = 4.0
+    t4: float = 5.0
+
+
+DEFAULT_TIMERS = TimerValues()
+
+
+@dataclass(slots=True)
+class Send:
+    message: Request | Response
+
+
+@dataclass(slots=True)
+class StartTimer:
+    name: str
+    delay: float
+
+
+@dataclass(slots=True)
+class Deliver:
+    response: Response
+
+
+@dataclass(slots=True)
+class TimedOut:
+    pass
+
+
+@dataclass(slots=True)
+class Terminated:
+    pass
+
+
+def new_branch() -> str:
+    return BRANCH_MAGIC + secrets.token_hex(8)
+
+
+class LocalProtocolError(RuntimeError):
+    """We (the transaction user) asked for something the state does not allow."""
+
+
+# --- client transactions ------------------------------------------------------------------
+
+class ClientInviteTransaction:
+    """Client INVITE transaction: calling → proceeding → completed/accepted → terminated.
+
+    Timer A retransmits the INVITE (UDP only), Timer B gives up, Timer D absorbs
+    final-response retransmissions after our ACK (for non-2xx), Timer M keeps
+    the transaction in Accepted so 2xx retransmissions still reach the dialog,
+    which re-sends its ACK (RFC 6026).
+    """
+
+    kind = "invite"
+
+    def __init__(self, request: Request, *, reliable: bool = False,
+                 timers: TimerValues = DEFAULT_TIMERS):
+        self.request = request
+        self.reliable = reliable
+        self.timers = timers
+        self.state = "init"
+        self.branch = request.branch
+        self._interval = timers.t1
+        self._ack: Request | None = None
+
+    def start(self) -> list:
+        if self.state != "init":
+            raise LocalProtocolError("transaction already started")
+        self.state = "calling"
+        events: list = [Send(self.request)]
+        if not self.reliable:
+            events.append(StartTimer("A", self._interval))
+        events.append(StartTimer("B", 64 * self.timers.t1))
+        return events
+
+    def receive_response(self, response: Response) -> list:
+        status = response.status
+        state = self.state
+        if state in ("calling", "proceeding"):
+            if status < 200:
+                self.state = "proceeding"
+                return [Deliver(response)]
+            if status < 300:
+                self.state = "accepted"
+                return [Deliver(response), StartTimer("M", 64 * self.timers.t1)]
+            self.state = "completed"
+            self._ack = self.ack_for(response)
+            return [Send(self._ack), Deliver(response),
+                    StartTimer("D", 0 if self.reliable else 32.0)]
+        if state == "completed" and status >= 300:
+            return [Send(self._ack)]  # our ACK was lost: repeat it, do not tell the TU again
+        if state == "accepted" and 200 <= status < 300:
+            return [Deliver(response)]  # the dialog re-sends its ACK
+        return []
+
+    def timer_fired(self, name: str) -> list:
+        state = self.state
+        if name == "A" and state == "calling":
+            self._interval *= 2
+            return [Send(self.request), StartTimer("A", self._interval)]
+        if name == "B" and state == "calling":
+            self.state = "terminated"
+            return [TimedOut(), Terminated()]
+        if (name == "D" and state == "completed") or (name == "M" and state == "accepted"):
+            self.state = "terminated"
+            return [Terminated()]
+        return []
+
+    def ack_for(self, response: Response) -> Request:
+        """ACK for a non-2xx final response (§17.1.1.3): same branch, hop by hop."""
+        request = self.request
+        h = Headers()
+        h.add("Via", request.headers.get_all("Via")[0])
+        for name in ("Route",):
+            for value in request.headers.get_lines(name):
+                h.add(name, value)
+        h.add("From", request.headers.get("From"))
+        h.add("To", response.headers.get("To"))
+        h.add("Call-ID", request.call_id)
+        h.add("CSeq", f"{request.cseq} ACK")
+        h.add("Max-Forwards", "70")
+        return Request("ACK", request.uri, h)
+
+
+class ClientNonInviteTransaction:
+    """Client non-INVITE transaction (BYE, CANCEL, OPTIONS, REGISTER): trying →
+    proceeding → completed → terminated, with Timers E (retransmit), F (give up), K (linger)."""
+
+    kind = "non-invite"
+
+    def __init__(self, request: Request, *, reliable: bool = False,
+                 timers: TimerValues = DEFAULT_TIMERS):
+        self.request = request
+        self.reliable = reliable
+        self.timers = timers
+        self.state = "init"
+        self.branch = request.branch
+        self._interval = timers.t1
+
+    def start(self) -> list:
+        if self.state != "init":
+            raise LocalProtocolError("transaction already started")
+        self.state = "trying"
+        events: list = [Send(self.request)]
+        if not self.reliable:
+            events.append(StartTimer("E", self._interval))
+        events.append(StartTimer("F", 64 * self.timers.t1))
+        return events
+
+    def receive_response(self, response: Response) -> list:
+        if self.state not in ("trying", "proceeding"):
+            return []
+        if response.status < 200:
+            self.state = "proceeding"
+            return [Deliver(response)]
+        self.state = "completed"
+        return [Deliver(response), StartTimer("K", 0 if self.reliable else self.timers.t4)]
+
+    def timer_fired(self, name: str) -> list:
+        state = self.state
+        if name == "E" and state in ("trying", "proceeding"):
+            if state == "trying":
+                self._interval = min(2 * self._interval, self.timers.t2)
+            else:
+                self._interval = self.timers.t2
+            return [Send(self.request), StartTimer("E", self._interval)]
+        if name == "F" and state in ("trying", "proceeding"):
+            self.state = "terminated"
+            return [TimedOut(), Terminated()]
+        if name == "K" and state == "completed":
+            self.state = "terminated"
+            return [Terminated()]
+        return []
+
+
+# --- server transactions ------------------------------------------------------------------
+
+class ServerInviteTransaction:
+    """Server INVITE transaction: proceeding → completed → confirmed → terminated.
+
+    A 2xx ends it at once (the dialog layer retransmits 2xx until the ACK);
+    a non-2xx final response is retransmitted (Timer G) until the ACK arrives
+    or Timer H gives up; Timer I absorbs ACK retransmissions.
+    """
+
+    kind = "invite"
+
+    def __init__(self, request: Request, *, reliable: bool = False,
+                 timers: TimerValues = DEFAULT_TIMERS):
+        self.request = request
+        self.reliable = reliable
+        self.timers = timers
+        self.state = "proceeding"
+        self.branch = request.branch
+        self.last_response: Response | None = None
+        self._interval = timers.t1
+
+    def receive_request(self, request: Request) -> list:
+        """A request with this transaction's branch: a retransmission or the ACK."""
+        if request.method == "ACK":
+            if self.state == "completed":
+                self.state = "confirmed"
+                return [StartTimer("I", 0 if self.reliable else self.timers.t4)]
+            return []
+        if self.state in ("proceeding", "completed") and self.last_response is not None:
+            return [Send(self.last_response)]
+        return []
+
+    def send_response(self, response: Response) -> list:
+        if self.state != "proceeding":
+            raise LocalProtocolError(f"cannot respond in state {self.state}")
+        self.last_response = response
+        if response.status < 200:
+            return [Send(response)]
+        if response.status < 300:
+            self.state = "terminated"
+            return [Send(response), Terminated()]
+        self.state = "completed"
+        events: list = [Send(response)]
+        if not self.reliable:
+            events.append(StartTimer("G", self._interval))
+        events.append(StartTimer("H", 64 * self.timers.t1))
+        return events
+
+    def timer_fired(self, name: str) -> list:
+        state = self.state
+        if name == "G" and state == "completed":
+            self._interval = min(2 * self._interval, self.timers.t2)
+            return [Send(self.last_response), StartTimer("G", self._interval)]
+        if name == "H" and state == "completed":
+            self.state = "terminated"
+            return [TimedOut(), Terminated()]
+        if name == "I" and state == "confirmed":
+            self.state = "terminated"
+            return [Terminated()]
+        return []
+
+
+class ServerNonInviteTransaction:
+    """Server non-INVITE transaction: trying → proceeding → completed → terminated (Timer J)."""
+
+    kind = "non-invite"
+
+    def __init__(self, request: Request, *, reliable: bool = False,
+                 timers: TimerValues = DEFAULT_TIMERS):
+        self.request = request
+        self.reliable = reliable
+        self.timers = timers
+        self.state = "trying"
+        self.branch = request.branch
+        self.last_response: Response | None = None
+
+    def receive_request(self, request: Request) -> list:
+        if self.state in ("proceeding", "completed") and self.last_response is not None:
+            return [Send(self.last_response)]
+        return []
+
+    def send_response(self, response: Response) -> list:
+        if self.state not in ("trying", "proceeding"):
+            raise LocalProtocolError(f"cannot respond in state {self.state}")
+        self.last_response = response
+        if response.status < 200:
+            self.state = "proceeding"
+            return [Send(response)]
+        self.state = "completed"
+        return [Send(response), StartTimer("J", 0 if self.reliable else 64 * self.timers.t1)]
+
+    def timer_fired(self, name: str) -> list:
+        if name == "J" and self.state == "completed":
+            self.state = "terminated"
+            return [Terminated()]
+        return []
+
+
+def server_transaction_for(request: Request, *, reliable: bool = False,
+                           timers: TimerValues = DEFAULT_TIMERS):
+    cls = ServerInviteTransaction if request.method == "INVITE" else ServerNonInviteTransaction
+    return cls(request, reliable=reliable, timers=timers)
+
+
+def transaction_key(message: Request | Response) -> tuple[str, str]:
+    """Matching key (§17.1.3 / §17.2.3): top Via branch plus the CSeq method, with ACK
+    matching the INVITE it acknowledges and CANCEL kept apart from the request it cancels."""
+    method = message.cseq_method
+    if method == "ACK":
+        method = "INVITE"
+    return (message.branch or "", method)
