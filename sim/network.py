@@ -1,0 +1,179 @@
+"""An in-memory datagram network with loss, latency and jitter.
+
+It speaks the interface of `dialer.net` (`bind` → socket with `local_address`,
+`send`, `receive`, `close`), so the SIP endpoint, the simulated carrier and the
+operator phones run on it unchanged. It needs no background task: each socket
+keeps a heap of `(deliver_at, seq, data, source)` and `receive()` sleeps until
+the head is due (or a new datagram arrives). Under
+`trio.testing.MockClock(autojump_threshold=0)` a run is a pure function of the
+seed and of the order in which tasks send.
+
+Why datagrams are dropped at send time: the network decides a datagram's fate
+once, as a real link would, so a retransmission is a new, independent draw.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import itertools
+import math
+import random
+from dataclasses import dataclass
+
+import trio
+
+from dialer.net import Address
+
+FIRST_EPHEMERAL_PORT = 49152
+LAST_PORT = 65535
+WILDCARD_HOSTS = ("0.0.0.0", "")
+
+
+@dataclass
+class NetworkStats:
+    sent: int = 0
+    delivered: int = 0  # queued at a bound socket
+    lost: int = 0  # dropped by the configured loss
+    unroutable: int = 0  # nobody bound at the destination
+    overflowed: int = 0  # the receiver's queue was full
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Link:
+    """Impairment on the path to one destination address (overrides the network default)."""
+
+    loss: float = 0.0
+    latency: float = 0.0
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.loss <= 1.0:
+            raise ValueError(f"loss {self.loss} is not between 0 and 1")
+        if self.latency < 0 or self.jitter < 0:
+            raise ValueError("latency and jitter must not be negative")
+
+
+class MemoryNetwork:
+    """Datagrams between sockets bound on this object; nothing touches the OS.
+
+    `loss` is the chance each datagram is dropped, `latency` the one-way delay
+    in seconds and `jitter` an extra uniform delay in [0, jitter) (so datagrams
+    may be reordered, as on a real network). `queue_limit` caps each socket's
+    queue like a kernel receive buffer (None: unbounded).
+    """
+
+    def __init__(self, loss: float = 0.0, latency: float = 0.0, jitter: float = 0.0,
+                 seed: int | str | None = 0, queue_limit: int | None = None):
+        self.default_link = Link(loss, latency, jitter)
+        self._links: dict[Address, Link] = {}
+        self._rng = random.Random(seed)
+        self._sockets: dict[Address, MemorySocket] = {}
+        self._ports = itertools.cycle(range(FIRST_EPHEMERAL_PORT, LAST_PORT + 1))
+        self._seq = itertools.count()
+        self.queue_limit = queue_limit
+        self.stats = NetworkStats()
+
+    def set_link(self, destination: Address, loss: float = 0.0, latency: float = 0.0,
+                 jitter: float = 0.0) -> None:
+        """Impair only the datagrams sent to `destination`."""
+        self._links[destination] = Link(loss, latency, jitter)
+
+    async def bind(self, host: str = "127.0.0.1", port: int = 0) -> MemorySocket:
+        await trio.lowlevel.checkpoint()
+        if not 0 <= port <= LAST_PORT:
+            raise OSError(errno.EINVAL, f"port {port} out of range")
+        if port == 0:
+            port = self._free_port(host)
+        elif (host, port) in self._sockets:
+            raise OSError(errno.EADDRINUSE, f"{host}:{port} is already bound")
+        sock = MemorySocket(self, (host, port))
+        self._sockets[(host, port)] = sock
+        return sock
+
+    def _free_port(self, host: str) -> int:
+        for _ in range(LAST_PORT - FIRST_EPHEMERAL_PORT + 1):
+            port = next(self._ports)
+            if (host, port) not in self._sockets:
+                return port
+        raise OSError(errno.EADDRINUSE, f"no free port left on {host}")
+
+    def _unbind(self, sock: MemorySocket) -> None:
+        if self._sockets.get(sock.local_address) is sock:
+            del self._sockets[sock.local_address]
+
+    def _find(self, address: Address) -> MemorySocket | None:
+        sock = self._sockets.get(address)
+        if sock is None:
+            for wildcard in WILDCARD_HOSTS:
+                sock = self._sockets.get((wildcard, address[1]))
+                if sock is not None:
+                    break
+        return sock
+
+    def _route(self, data: bytes, source: Address, destination: Address) -> None:
+        self.stats.sent += 1
+        link = self._links.get(destination, self.default_link)
+        # Draw in a fixed order (loss, then jitter) so a seed replays exactly.
+        if link.loss and self._rng.random() < link.loss:
+            self.stats.lost += 1
+            return
+        delay = link.latency
+        if link.jitter:
+            delay += self._rng.random() * link.jitter
+        target = self._find(destination)
+        if target is None:
+            self.stats.unroutable += 1
+            return
+        if self.queue_limit is not None and len(target._heap) >= self.queue_limit:
+            self.stats.overflowed += 1
+            return
+        self.stats.delivered += 1
+        target._enqueue(trio.current_time() + delay, next(self._seq), data, source)
+
+
+class MemorySocket:
+    def __init__(self, network: MemoryNetwork, address: Address):
+        self._network = network
+        self.local_address: Address = address
+        self._heap: list[tuple[float, int, bytes, Address]] = []
+        self._lot = trio.lowlevel.ParkingLot()
+        self._closed = False
+
+    async def send(self, data: bytes, address: Address) -> None:
+        if self._closed:
+            raise trio.ClosedResourceError("socket was closed")
+        await trio.lowlevel.checkpoint()
+        self._network._route(bytes(data), self.local_address, (address[0], int(address[1])))
+
+    async def receive(self) -> tuple[bytes, Address]:
+        await trio.lowlevel.checkpoint()
+        while True:
+            if self._closed:
+                raise trio.ClosedResourceError("socket was closed")
+            deadline = self._heap[0][0] if self._heap else math.inf
+            if deadline <= trio.current_time():
+                _, _, data, source = heapq.heappop(self._heap)
+                return data, source
+            # Wake when the head is due, or earlier if a datagram with an
+            # earlier delivery time (or a close) arrives meanwhile.
+            with trio.move_on_at(deadline):
+                await self._lot.park()
+
+    def _enqueue(self, deliver_at: float, seq: int, data: bytes, source: Address) -> None:
+        heapq.heappush(self._heap, (deliver_at, seq, data, source))
+        if self._heap[0][1] == seq:  # the new datagram is now first in line
+            self._lot.unpark_all()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._heap.clear()
+            self._network._unbind(self)
+            self._lot.unpark_all()
+
+    def __repr__(self) -> str:
+        return f"<MemorySocket {self.local_address[0]}:{self.local_address[1]}>"
