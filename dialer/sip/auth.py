@@ -104,22 +104,28 @@ class DigestClient:
         self.username = username
         self.password = password
         self._nc: dict[str, int] = {}
-        self._answered: set[tuple[str, str]] = set()  # (realm, nonce) already tried
+        self._realms: set[str] = set()   # realms we already sent an answer for
+        self.answers = 0
+
+    MAX_ANSWERS = 4  # a server that keeps saying "stale" must not keep us looping
 
     def should_retry(self, response: Response) -> bool:
-        """True when a 401/407 is worth answering: a new nonce, or the same realm with
-        `stale=true`. A second challenge for a nonce we already answered (and not
-        stale) means wrong credentials: stop instead of looping."""
+        """True when a 401/407 is worth answering: a realm we have not answered yet, or
+        `stale=true` (our answer was right, the nonce old). A fresh challenge for a realm
+        we already answered means wrong credentials: stop instead of looping."""
         try:
             challenge = read_challenge(response)
         except (AuthError, SipParseError):
             return False
-        return challenge.stale or (challenge.realm, challenge.nonce) not in self._answered
+        if self.answers >= self.MAX_ANSWERS:
+            return False
+        return challenge.stale or challenge.realm not in self._realms
 
     def authorization(self, response: Response, request: Request) -> tuple[str, str]:
         """(header name, value) answering `response`'s challenge for `request`."""
         c = read_challenge(response)
-        self._answered.add((c.realm, c.nonce))
+        self._realms.add(c.realm)
+        self.answers += 1
         nc = cnonce = None
         if c.qop:
             count = self._nc.get(c.nonce, 0) + 1

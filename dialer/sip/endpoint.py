@@ -1,0 +1,889 @@
+"""The SIP endpoint: one socket, many calls, on trio.
+
+`Endpoint` drives the sans-IO machines (transactions, dialogs, digest auth)
+over a `dialer.net` datagram socket: real UDP (`UdpNetwork`) or the
+simulator's in-memory network. It is both a user agent client (the dialer
+places calls with `await endpoint.dial(...)`) and a user agent server
+(incoming INVITEs go to a `handler`: the simulator's carrier and operator
+phones are built on that).
+
+Usage::
+
+    async with open_endpoint(UdpNetwork(), "127.0.0.1", 0, handler=on_call) as endpoint:
+        call = await endpoint.dial(Trunk.from_uri("sip:127.0.0.1:5070"), "+15551234567",
+                                   caller_id="15550001111", ring_timeout=25)
+        if await call.wait_answered():
+            await trio.sleep(10)
+            await call.hangup()
+        print(call.outcome, call.sip_status, call.ring_seconds, call.talk_seconds)
+
+Every call ends with an outcome (see `dialer.sip.outcome`) within its timers,
+whatever the peer does: ring timeout → CANCEL; no final answer to the CANCEL
+within 64·T1 → ended anyway; Timer B/F → failed.
+
+Timers (transaction timers, ring timeouts, 2xx retransmission) live in one
+heap served by one task, so a call costs memory, not a task. All time comes
+from trio, so everything runs under `trio.testing.MockClock`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import logging
+import math
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import trio
+
+from dialer.net import Address, Network
+
+from . import outcome as outcomes
+from .auth import DigestClient
+from .dialog import Dialog, DialogError, new_call_id, new_tag
+from .message import (Headers, Request, Response, SipParseError, make_response, parse_name_addr)
+from .sdp import SdpError, make_offer
+from .transaction import (DEFAULT_TIMERS, ClientInviteTransaction, ClientNonInviteTransaction,
+                          Deliver, LocalProtocolError, Send, StartTimer, Terminated, TimedOut,
+                          TimerValues, new_branch, server_transaction_for)
+from .transport import DatagramTransport
+from .trunk import Trunk
+
+log = logging.getLogger("dialer.sip")
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+
+# Call states, in the order a call can pass through them.
+CALLING, TRYING, RINGING, EARLY_MEDIA, ANSWERED, ENDED = (
+    "calling", "trying", "ringing", "early_media", "answered", "ended")
+INCOMING = "incoming"  # an inbound call the handler has not answered yet
+
+
+class CallError(Exception):
+    """A call operation that cannot be done (e.g. re-INVITE on a call that is not up)."""
+
+
+class Call:
+    """One call leg, placed by us (`direction == "outbound"`) or received (`"inbound"`).
+
+    Observe it:
+      - `state`: calling → trying → ringing / early_media → answered → ended
+        (inbound: incoming → ringing / early_media → answered → ended);
+      - `progress`: [(trio time, state), ...] every state it went through;
+      - `await call.wait_for(*states)`, `await call.wait_answered()` (True/False),
+        `await call.wait_ended()` (returns the outcome);
+      - once ended: `outcome` (see `dialer.sip.outcome`), `sip_status` (the final
+        SIP status; 408 for a transport timeout), `reason`, `ended_by`
+        ("local"/"remote"/"timeout"), `ring_seconds`, `talk_seconds`;
+      - `remote_sdp` / `local_sdp`: the bodies exchanged (bytes), updated by re-INVITEs.
+
+    Act on it: `hangup()` (CANCEL before answer, BYE after), `reinvite(sdp)` (new
+    offer, returns the peer's answer: bridging / hold), and for inbound calls
+    `ring()`, `answer(sdp)`, `reject(status)`. `on_reinvite` may be set to a
+    function `(call, offer: bytes) -> answer: bytes` to answer the peer's re-INVITEs;
+    by default we answer with our current `local_sdp`.
+    """
+
+    def __init__(self, endpoint: "Endpoint", direction: str, peer: Address):
+        self.endpoint = endpoint
+        self.direction = direction
+        self.peer = peer
+        self.state = INCOMING if direction == "inbound" else CALLING
+        self.progress: list[tuple[float, str]] = [(trio.current_time(), self.state)]
+        self.started_at = trio.current_time()
+        self.answered_at: float | None = None
+        self.ended_at: float | None = None
+        self.outcome: str | None = None
+        self.sip_status: int | None = None
+        self.reason = ""
+        self.ended_by: str | None = None
+        self.transport_timeout = False
+        self.cancelled = False          # we sent (or, inbound, received) a CANCEL
+        self.local_sdp: bytes = b""
+        self.remote_sdp: bytes | None = None
+        self.dialog: Dialog | None = None
+        self.invite: Request | None = None
+        self.call_id = ""
+        self.local_tag = ""
+        self.trunk: Trunk | None = None
+        self.number: str | None = None
+        self.on_reinvite: Callable[["Call", bytes], bytes] | None = None
+        self._changed = trio.Event()
+        # outbound
+        self._ack: Request | None = None
+        self._invite_tx: ClientInviteTransaction | None = None
+        self._auth: DigestClient | None = None
+        self._cancel_when_provisional = False
+        # inbound
+        self._server_tx = None
+        self._ok: Response | None = None     # our 2xx, retransmitted until the ACK
+        self._ok_interval = 0.0
+        self._acked = True
+
+    def __repr__(self) -> str:
+        return f"<Call {self.direction} {self.call_id} {self.state} {self.outcome or ''}>"
+
+    # --- observing -----------------------------------------------------------------------
+
+    @property
+    def ring_seconds(self) -> float:
+        end = self.answered_at or self.ended_at or trio.current_time()
+        return max(0.0, end - self.started_at)
+
+    @property
+    def talk_seconds(self) -> float:
+        if self.answered_at is None:
+            return 0.0
+        return max(0.0, (self.ended_at or trio.current_time()) - self.answered_at)
+
+    @property
+    def try_next_trunk(self) -> bool:
+        """The call failed because of the trunk (5xx, timeout): fail over, no attempt counted."""
+        return self.state == ENDED and self.answered_at is None and outcomes.try_next_trunk(
+            self.sip_status or 0, transport_timeout=self.transport_timeout)
+
+    async def wait_for(self, *states: str) -> str:
+        """Wait until the call is in one of `states` (or ended); return the state."""
+        while self.state not in states and self.state != ENDED:
+            await self._changed.wait()
+        return self.state
+
+    async def wait_answered(self) -> bool:
+        return await self.wait_for(ANSWERED) == ANSWERED
+
+    async def wait_ended(self) -> str:
+        await self.wait_for(ENDED)
+        return self.outcome
+
+    def _set_state(self, state: str) -> None:
+        if state == self.state or self.state == ENDED:
+            return
+        self.state = state
+        self.progress.append((trio.current_time(), state))
+        self._changed.set()
+        self._changed = trio.Event()
+
+    def _end(self, outcome: str, status: int | None, reason: str = "", by: str = "remote") -> None:
+        if self.state == ENDED:
+            return
+        self.outcome = self.outcome or outcome
+        if self.answered_at is None:
+            self.sip_status = status  # an answered call keeps its 200
+        self.reason = self.reason or reason
+        self.ended_by = by
+        self.ended_at = trio.current_time()
+        self._set_state(ENDED)
+        self.endpoint._forget_call(self)
+
+    # --- acting ----------------------------------------------------------------------------
+
+    async def hangup(self) -> None:
+        """End the call from our side: CANCEL if ringing (outbound), 480 if not answered
+        (inbound), BYE if answered. Returns once the call has ended."""
+        if self.state == ENDED:
+            return
+        if self.state != ANSWERED:
+            if self.direction == "outbound":
+                await self.endpoint._cancel(self)
+            else:
+                await self.reject(480)
+            await self.wait_ended()
+            return
+        bye = self.dialog.create_request("BYE")
+        result = await self.endpoint._request(bye, self.peer)
+        self._end(outcomes.ANSWERED, self.sip_status, "BYE sent", by="local")
+        del result
+
+    async def reinvite(self, sdp: bytes, *, timeout: float | None = None) -> bytes:
+        """Send a re-INVITE with a new offer; return the peer's answer SDP.
+
+        For bridging (RFC 3725 third-party call control) and hold. Raises CallError
+        if the call is not up or the peer refuses (the call stays up on a refusal)."""
+        if self.state != ANSWERED or self.dialog is None:
+            raise CallError(f"re-INVITE needs an answered call, this one is {self.state}")
+        request = self.dialog.create_request("INVITE", body=sdp)
+        response = await self.endpoint._invite_in_dialog(self, request)
+        if response is None or response.status >= 300:
+            raise CallError(f"re-INVITE refused: {response.status if response else 'timeout'}")
+        self.local_sdp = sdp
+        if response.body:
+            self.remote_sdp = response.body
+        return response.body
+
+    # inbound ------------------------------------------------------------------------------
+
+    async def ring(self, sdp: bytes | None = None) -> None:
+        """Inbound: send 180 Ringing (or 183 Session Progress with early media `sdp`)."""
+        self._check_inbound_unanswered()
+        status = 183 if sdp else 180
+        response = self.endpoint._make_response(self.invite, status, self.local_tag, body=sdp or b"")
+        await self.endpoint._respond(self._server_tx, response, self.peer)
+        self._set_state(EARLY_MEDIA if sdp else RINGING)
+
+    async def answer(self, sdp: bytes | None = None) -> None:
+        """Inbound: send 200 OK (retransmitted until the ACK arrives) with our answer SDP."""
+        self._check_inbound_unanswered()
+        self.local_sdp = sdp if sdp is not None else self.local_sdp
+        endpoint = self.endpoint
+        response = endpoint._make_response(self.invite, 200, self.local_tag, body=self.local_sdp,
+                                           contact=True)
+        self.dialog = Dialog.from_uas(self.invite, local_tag=self.local_tag,
+                                      local_contact=endpoint.contact, via_host=endpoint.via_host)
+        endpoint._add_dialog(self)
+        self._ok, self._acked = response, False
+        self._ok_interval = endpoint.timers.t1
+        self.answered_at = trio.current_time()
+        self.outcome, self.sip_status = outcomes.ANSWERED, 200
+        self._set_state(ANSWERED)
+        await endpoint._respond(self._server_tx, response, self.peer)
+        endpoint._schedule(self._ok_interval, self._ok_timer, None)
+        endpoint._schedule(64 * endpoint.timers.t1, self._ok_timeout, None)
+
+    async def reject(self, status: int = 486, reason: str = "",
+                     headers: list[tuple[str, str]] = ()) -> None:
+        """Inbound: refuse the call with a final non-2xx response (extra `headers`, e.g.
+        a WWW-Authenticate challenge for a 401)."""
+        self._check_inbound_unanswered()
+        response = self.endpoint._make_response(self.invite, status, self.local_tag, reason=reason,
+                                                headers=headers)
+        self._end(outcomes.outcome_for(status), status, response.reason, by="local")
+        await self.endpoint._respond(self._server_tx, response, self.peer)
+
+    def _check_inbound_unanswered(self) -> None:
+        if self.direction != "inbound":
+            raise CallError("only an inbound call can be rung, answered or rejected")
+        if self.state in (ANSWERED, ENDED):
+            raise CallError(f"the call is already {self.state}")
+
+    async def _ok_timer(self, _arg) -> None:
+        if self._acked or self.state != ANSWERED:
+            return
+        await self.endpoint.transport.send(self._ok, self.peer)
+        self._ok_interval = min(2 * self._ok_interval, self.endpoint.timers.t2)
+        self.endpoint._schedule(self._ok_interval, self._ok_timer, None)
+
+    async def _ok_timeout(self, _arg) -> None:
+        # No ACK for our 2xx within 64*T1: the dialog is dead; say so with a BYE (§13.3.1.4).
+        if not self._acked and self.state == ANSWERED:
+            self._acked = True
+            bye = self.dialog.create_request("BYE")
+            self._end(outcomes.ANSWERED, 200, "no ACK", by="timeout")
+            await self.endpoint._request(bye, self.peer)
+
+
+class _ClientEntry:
+    """A client transaction with its destination and its owner's callbacks."""
+
+    __slots__ = ("tx", "address", "on_response", "on_timeout", "done", "final")
+
+    def __init__(self, tx, address, on_response=None, on_timeout=None):
+        self.tx = tx
+        self.address = address
+        self.on_response = on_response
+        self.on_timeout = on_timeout
+        self.done: trio.Event | None = None
+        self.final: Response | None = None
+
+
+class _ServerEntry:
+    __slots__ = ("tx", "address", "call")
+
+    def __init__(self, tx, address, call=None):
+        self.tx = tx
+        self.address = address
+        self.call = call
+
+
+Handler = Callable[[Call], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def open_endpoint(network: Network, host: str = "127.0.0.1", port: int = 0,
+                        **kwargs: Any) -> AsyncIterator["Endpoint"]:
+    """Bind a socket on `network`, run an Endpoint on it until the block exits."""
+    sock = await network.bind(host, port)
+    try:
+        async with trio.open_nursery() as nursery:
+            endpoint = Endpoint(sock, **kwargs)
+            await nursery.start(endpoint.run)
+            try:
+                yield endpoint
+            finally:
+                nursery.cancel_scope.cancel()
+    finally:
+        sock.close()
+
+
+class Endpoint:
+    """A SIP user agent on one datagram socket.
+
+    handler: `async def handler(call)` for incoming INVITEs (None: refuse with 403);
+        it runs in the endpoint's nursery and should ring/answer/reject the call.
+    allow: which sources may send us requests: None (anyone: a simulated carrier
+        or phone), or a callable `(host, port) -> bool`. Others get 403.
+        (The dialer's endpoint allows its trunks and registered phones.)
+    on_request: optional `(request, address) -> Response | None` for requests
+        outside any dialog that are not INVITE/OPTIONS (e.g. REGISTER for a registrar).
+    timers: RFC 3261 T1/T2/T4 (shrink them in tests).
+    contact_host: the host to put in Via/Contact (default: the socket's address).
+    media_address: (host, port) advertised in default SDP offers/answers.
+    """
+
+    def __init__(self, sock, *, handler: Handler | None = None,
+                 allow: Callable[[Address], bool] | None = None,
+                 on_request: Callable[[Request, Address], Response | None] | None = None,
+                 timers: TimerValues = DEFAULT_TIMERS, contact_host: str | None = None,
+                 user: str = "dialer", user_agent: str = "dialer",
+                 media_address: tuple[str, int] | None = None):
+        self.transport = DatagramTransport(sock)
+        self.handler = handler
+        self.allow = allow
+        self.on_request = on_request
+        self.timers = timers
+        host, port = self.transport.local_address
+        self.host = contact_host or host
+        self.port = port
+        self.via_host = f"{self.host}:{port}"
+        self.contact = f"<sip:{user}@{self.host}:{port}>"
+        self.user_agent = user_agent
+        self.media_address = media_address or (self.host, 10000)
+        self.stats = {"calls_out": 0, "calls_in": 0, "refused_sources": 0, "unknown_dialog": 0,
+                      "internal_errors": 0, "dropped": 0}
+        self._clients: dict[tuple[str, str], _ClientEntry] = {}
+        self._servers: dict[tuple[str, str], _ServerEntry] = {}
+        self._dialogs: dict[tuple[str, str], Call] = {}     # (Call-ID, our tag) -> call
+        self._heap: list = []
+        self._seq = itertools.count()
+        self._wakeup = trio.Event()
+        self._next_deadline = math.inf
+        self._nursery: trio.Nursery | None = None
+
+    @property
+    def local_address(self) -> Address:
+        return self.transport.local_address
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._dialogs)
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Serve the socket and the timers until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._timer_loop)
+            task_status.started()
+            await self._receive_loop()
+
+    # --- timers ----------------------------------------------------------------------------
+
+    def _schedule(self, delay: float, fn: Callable[[Any], Awaitable[None]], arg: Any) -> None:
+        deadline = trio.current_time() + delay
+        heapq.heappush(self._heap, (deadline, next(self._seq), fn, arg))
+        if deadline < self._next_deadline:
+            self._next_deadline = deadline
+            self._wakeup.set()
+
+    async def _timer_loop(self) -> None:
+        heap = self._heap
+        while True:
+            now = trio.current_time()
+            while heap and heap[0][0] <= now:
+                _, _, fn, arg = heapq.heappop(heap)
+                try:
+                    await fn(arg)
+                except Exception:  # a bug in one call must not stop every call's timers
+                    self.stats["internal_errors"] += 1
+                    log.exception("SIP timer handler failed")
+            self._next_deadline = heap[0][0] if heap else math.inf
+            self._wakeup = trio.Event()
+            with trio.move_on_at(self._next_deadline):
+                await self._wakeup.wait()
+
+    # --- client transactions ---------------------------------------------------------------
+
+    async def _start_client(self, request: Request, address: Address, on_response=None,
+                            on_timeout=None) -> _ClientEntry:
+        cls = ClientInviteTransaction if request.method == "INVITE" else ClientNonInviteTransaction
+        tx = cls(request, reliable=self.transport.reliable, timers=self.timers)
+        entry = _ClientEntry(tx, address, on_response, on_timeout)
+        self._clients[(tx.branch, request.method)] = entry
+        await self._client_events(entry, tx.start())
+        return entry
+
+    async def _client_events(self, entry: _ClientEntry, events: list) -> None:
+        for event in events:
+            if isinstance(event, Send):
+                await self.transport.send(event.message, entry.address)
+            elif isinstance(event, StartTimer):
+                self._schedule(event.delay, self._client_timer, (entry, event.name))
+            elif isinstance(event, Deliver):
+                if event.response.status >= 200:
+                    entry.final = event.response
+                    if entry.done is not None:
+                        entry.done.set()
+                if entry.on_response is not None:
+                    await entry.on_response(event.response)
+            elif isinstance(event, TimedOut):
+                if entry.done is not None:
+                    entry.done.set()
+                if entry.on_timeout is not None:
+                    await entry.on_timeout()
+            elif isinstance(event, Terminated):
+                key = (entry.tx.branch, entry.tx.request.method)
+                if self._clients.get(key) is entry:
+                    del self._clients[key]
+
+    async def _client_timer(self, arg) -> None:
+        entry, name = arg
+        await self._client_events(entry, entry.tx.timer_fired(name))
+
+    async def _request(self, request: Request, address: Address) -> Response | None:
+        """Send a non-INVITE request in a client transaction; return its final response
+        (None on timeout)."""
+        entry = await self._start_client(request, address)
+        if entry.final is None:
+            entry.done = trio.Event()
+            await entry.done.wait()
+        return entry.final
+
+    def _base_request(self, method: str, uri: str, to: str, *, from_user: str | None = None,
+                      display: str | None = None) -> Request:
+        h = Headers()
+        h.add("Via", f"SIP/2.0/{self.transport.name} {self.via_host};branch={new_branch()};rport")
+        h.add("Max-Forwards", "70")
+        user = from_user or "dialer"
+        name = f'"{display}" ' if display else ""
+        h.add("From", f"{name}<sip:{user}@{self.host}>;tag={new_tag()}")
+        h.add("To", to)
+        h.add("Call-ID", new_call_id(self.host))
+        h.add("CSeq", f"1 {method}")
+        h.add("User-Agent", self.user_agent)
+        return Request(method, uri, h, b"", index=False)
+
+    async def options(self, address: Address, *, timeout: float | None = None) -> int | None:
+        """Send OPTIONS (keep-alive); return the final status or None on timeout."""
+        host, port = address
+        request = self._base_request("OPTIONS", f"sip:{host}:{port}", f"<sip:{host}:{port}>")
+        request.headers.add("Accept", "application/sdp")
+        request._index()
+        response = await self._request(request, address)
+        return response.status if response is not None else None
+
+    async def register(self, trunk: Trunk, *, expires: int = 300) -> int | None:
+        """REGISTER our Contact with a trunk (answering a digest challenge once)."""
+        user = trunk.username or "dialer"
+        aor = f"<sip:{user}@{trunk.host}>"
+        uri = f"sip:{trunk.host}:{trunk.port}"
+        request = self._base_request("REGISTER", uri, aor, from_user=user)
+        request.headers.set("From", f"{aor};tag={new_tag()}")
+        request.headers.add("Contact", self.contact)
+        request.headers.add("Expires", str(expires))
+        request._index()
+        response = await self._request(request, trunk.address)
+        creds = trunk.credentials
+        if response is not None and response.status in (401, 407) and creds:
+            client = DigestClient(*creds)
+            retry = self._next_request(request)
+            retry.headers.add(*client.authorization(response, retry))
+            retry._index()
+            response = await self._request(retry, trunk.address)
+        return response.status if response is not None else None
+
+    @staticmethod
+    def _next_request(previous: Request) -> Request:
+        """The same request again with CSeq + 1 and a new branch (auth retries)."""
+        h = Headers()
+        for name, value in previous.headers:
+            if name == "Via":
+                value = value.split(";branch=")[0] + f";branch={new_branch()};rport"
+            elif name == "CSeq":
+                value = f"{previous.cseq + 1} {previous.method}"
+            elif name in ("Authorization", "Proxy-Authorization"):
+                continue
+            h.add(name, value)
+        return Request(previous.method, previous.uri, h, previous.body, index=False)
+
+    # --- placing calls ---------------------------------------------------------------------
+
+    async def dial(self, trunk: Trunk | str | Address, number: str, *, caller_id: str | None = None,
+                   ring_timeout: float = 30.0, sdp: bytes | None = None,
+                   headers: list[tuple[str, str]] = (),
+                   credentials: tuple[str, str] | None = None) -> Call:
+        """Place a call to `number` through `trunk`; return the Call once the INVITE is sent.
+
+        trunk: a `Trunk` (its channel limit and CPS bucket are waited for here, its number
+            rewriting and caller ID applied), a `"sip:HOST:PORT"` string or a (host, port).
+        caller_id: the calling number for From and P-Asserted-Identity (default: trunk's).
+        ring_timeout: seconds from now until we CANCEL an unanswered call.
+        sdp: our offer (default: PCMU/PCMA/telephone-event at `media_address`).
+        headers: extra headers for the INVITE (e.g. X-Campaign).
+        credentials: (user, password) for digest challenges (default: the trunk's).
+        """
+        if not isinstance(trunk, Trunk):
+            trunk = Trunk.from_uri(trunk) if isinstance(trunk, str) else Trunk("direct", *trunk)
+        await trunk.acquire()
+        try:
+            call = Call(self, "outbound", trunk.address)
+            call.trunk, call.number = trunk, number
+            caller = caller_id or trunk.caller_id
+            host, port = trunk.address
+            target = trunk.format_number(number)
+            invite = self._base_request(
+                "INVITE", trunk.request_uri(number),
+                f"<sip:{target}@{host}{'' if port == 5060 else f':{port}'}>",
+                from_user=caller or "anonymous")
+            h = invite.headers
+            h.add("Contact", self.contact)
+            h.add("Allow", ALLOW)
+            if caller:
+                h.add("P-Asserted-Identity", f"<sip:{caller}@{self.host}>")
+            for name, value in headers:
+                h.add(name, value)
+            if sdp is None:
+                sdp = make_offer(*self.media_address).to_bytes()
+            call.local_sdp = sdp
+            if sdp:
+                h.add("Content-Type", "application/sdp")
+                invite.body = sdp
+            invite._index()
+            creds = credentials or trunk.credentials
+            call._auth = DigestClient(*creds) if creds else None
+            call.invite = invite
+            call.call_id, call.local_tag = invite.call_id, invite.from_tag
+            self._dialogs[(call.call_id, call.local_tag)] = call
+            self.stats["calls_out"] += 1
+            self._schedule(ring_timeout, self._ring_timeout, call)
+            await self._send_invite(call, invite)
+        except BaseException:
+            trunk.release()
+            raise
+        return call
+
+    async def _send_invite(self, call: Call, invite: Request) -> None:
+        async def on_response(response: Response) -> None:
+            await self._invite_response(call, response)
+
+        async def on_timeout() -> None:
+            # Timer B fires only before any provisional response: the trunk never answered.
+            call.transport_timeout = True
+            call._end(outcomes.FAILED, outcomes.TRANSPORT_TIMEOUT, "transport timeout",
+                      by="timeout")
+
+        call.invite = invite
+        entry = await self._start_client(invite, call.peer, on_response, on_timeout)
+        call._invite_tx = entry.tx
+
+    async def _invite_response(self, call: Call, response: Response) -> None:
+        status = response.status
+        if status < 200:
+            if call.state in (ENDED, ANSWERED):
+                return  # a late provisional (reordered behind the 200): nothing to do
+            if response.to_tag and call.dialog is None:
+                call.dialog = Dialog.from_uac(call.invite, response, via_host=self.via_host)
+            if status == 100:
+                call._set_state(TRYING)
+            elif response.body and call.state != EARLY_MEDIA:
+                call.remote_sdp = response.body
+                call._set_state(EARLY_MEDIA)
+            elif status != 100 and call.state in (CALLING, TRYING):
+                call._set_state(RINGING)
+            if call._cancel_when_provisional:
+                call._cancel_when_provisional = False
+                await self._send_cancel(call)
+            return
+        if status < 300:
+            await self._invite_ok(call, response)
+            return
+        if status in (401, 407) and call._auth is not None and call.state != ENDED \
+                and not call.cancelled and call._auth.should_retry(response):
+            retry = self._next_request(call.invite)
+            try:
+                retry.headers.add(*call._auth.authorization(response, retry))
+                retry._index()
+            except (SipParseError, ValueError):
+                pass
+            else:
+                await self._send_invite(call, retry)
+                return
+        reason = response.reason
+        if status == 487 and call.cancelled:
+            reason = "ring timeout" if call.ended_by is None else reason
+        call._end(outcomes.outcome_for(status), status, reason,
+                  by="local" if call.cancelled else "remote")
+
+    async def _invite_ok(self, call: Call, response: Response) -> None:
+        if call._ack is not None and response.to_tag == call.dialog.remote_tag:
+            await self.transport.send(call._ack, call.peer)  # 2xx retransmitted: ACK again
+            return
+        if call.dialog is None or call.dialog.remote_tag != response.to_tag:
+            call.dialog = Dialog.from_uac(call.invite, response, via_host=self.via_host)
+        else:
+            call.dialog.confirm(response)
+        call._ack = call.dialog.ack(call.invite.cseq)
+        await self.transport.send(call._ack, call.peer)
+        if call.state == ENDED or call._ack_then_bye:
+            # The 200 crossed our CANCEL (or came after we gave up): take it down.
+            await self._request(call.dialog.create_request("BYE"), call.peer)
+            return
+        call.answered_at = trio.current_time()
+        call.outcome, call.sip_status, call.reason = outcomes.ANSWERED, response.status, "answered"
+        if response.body:
+            call.remote_sdp = response.body
+        call._set_state(ANSWERED)
+
+    async def _ring_timeout(self, call: Call) -> None:
+        if call.state in (ANSWERED, ENDED) or call.cancelled:
+            return
+        call.reason = "ring timeout"
+        if call.state == CALLING:
+            # No provisional response yet: RFC 3261 §9.1 says wait for one before CANCEL.
+            call.cancelled = True
+            call._cancel_when_provisional = True
+            return
+        await self._send_cancel(call)
+
+    async def _cancel(self, call: Call) -> None:
+        if call.state in (ANSWERED, ENDED) or call.cancelled:
+            return
+        if call.state == CALLING:
+            call.cancelled = True
+            call._cancel_when_provisional = True
+            return
+        call.reason = call.reason or "cancelled"
+        await self._send_cancel(call)
+
+    async def _send_cancel(self, call: Call) -> None:
+        call.cancelled = True
+        invite = call.invite
+        h = Headers()
+        h.add("Via", invite.headers.get_all("Via")[0])
+        for route in invite.headers.get_lines("Route"):
+            h.add("Route", route)
+        h.add("Max-Forwards", "70")
+        h.add("From", invite.headers.get("From"))
+        h.add("To", invite.headers.get("To"))
+        h.add("Call-ID", invite.call_id)
+        h.add("CSeq", f"{invite.cseq} CANCEL")
+        cancel = Request("CANCEL", invite.uri, h)
+        await self._start_client(cancel, call.peer)
+        # If no final response to the INVITE follows, end the call anyway (§9.1: 64*T1).
+        self._schedule(64 * self.timers.t1, self._cancel_guard, call)
+
+    async def _cancel_guard(self, call: Call) -> None:
+        if call.state not in (ENDED, ANSWERED):
+            call._ack_then_bye = True
+            call._end(outcomes.NO_ANSWER, 487, "no answer (CANCEL unanswered)", by="timeout")
+
+    async def _invite_in_dialog(self, call: Call, request: Request) -> Response | None:
+        result: list[Response] = []
+        done = trio.Event()
+
+        async def on_response(response: Response) -> None:
+            if response.status >= 200 and not result:
+                result.append(response)
+                if response.status < 300:
+                    await self.transport.send(call.dialog.ack(request.cseq), call.peer)
+                done.set()
+            elif 200 <= response.status < 300:
+                await self.transport.send(call.dialog.ack(request.cseq), call.peer)
+
+        async def on_timeout() -> None:
+            done.set()
+
+        await self._start_client(request, call.peer, on_response, on_timeout)
+        await done.wait()
+        return result[0] if result else None
+
+    def _forget_call(self, call: Call) -> None:
+        self._dialogs.pop((call.call_id, call.local_tag), None)
+        if call.trunk is not None and call.direction == "outbound":
+            call.trunk.release()
+            call.trunk.record(call)
+
+    def _add_dialog(self, call: Call) -> None:
+        self._dialogs[(call.call_id, call.local_tag)] = call
+
+    # --- receiving -------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            message, address = await self.transport.receive()
+            try:
+                if isinstance(message, Response):
+                    await self._on_response(message)
+                elif isinstance(message, Request):
+                    await self._on_request(message, address)
+                else:
+                    self.stats["dropped"] += 1  # unparseable: nothing safe to answer to
+            except (SipParseError, DialogError, SdpError, LocalProtocolError, ValueError) as exc:
+                self.stats["dropped"] += 1
+                log.debug("dropped a message from %s: %s", address, exc)
+            except Exception:  # the peer must never crash the endpoint
+                self.stats["internal_errors"] += 1
+                log.exception("SIP message handling failed")
+
+    async def _on_response(self, response: Response) -> None:
+        entry = self._clients.get((response.branch or "", response.cseq_method))
+        if entry is None:
+            self.stats["dropped"] += 1
+            return
+        await self._client_events(entry, entry.tx.receive_response(response))
+
+    async def _on_request(self, request: Request, address: Address) -> None:
+        method = request.method
+        if self.allow is not None and not self.allow(address):
+            self.stats["refused_sources"] += 1
+            if method != "ACK":
+                await self.transport.send(make_response(request, 403), address)
+            return
+        key = (request.branch or "", "INVITE" if method == "ACK" else method)
+        server = self._servers.get(key)
+        if server is not None:
+            # A retransmission, or the ACK for our non-2xx: the transaction absorbs it.
+            await self._server_events(server, server.tx.receive_request(request))
+            return
+        if method == "ACK":
+            call = self._dialogs.get((request.call_id, request.to_tag or ""))
+            if call is not None and not call._acked:
+                call._acked = True
+                if request.body:
+                    call.remote_sdp = request.body
+            return
+        if method == "CANCEL":
+            await self._on_cancel(request, address)
+            return
+        if request.to_tag:
+            await self._in_dialog(request, address)
+            return
+        if method == "INVITE":
+            await self._on_invite(request, address)
+        elif method == "OPTIONS":
+            await self._reply(request, address, 200, headers=[("Allow", ALLOW),
+                                                              ("Accept", "application/sdp")])
+        else:
+            response = self.on_request(request, address) if self.on_request else None
+            if response is None:
+                response = make_response(request, 405 if method != "BYE" else 481,
+                                         headers=[("Allow", ALLOW)])
+            await self._reply_with(request, address, response)
+
+    async def _reply(self, request: Request, address: Address, status: int, **kwargs) -> None:
+        await self._reply_with(request, address, make_response(request, status, **kwargs))
+
+    async def _reply_with(self, request: Request, address: Address, response: Response) -> None:
+        tx = server_transaction_for(request, reliable=self.transport.reliable, timers=self.timers)
+        entry = _ServerEntry(tx, address)
+        self._servers[(tx.branch or "", request.method)] = entry
+        await self._server_events(entry, tx.send_response(response))
+
+    async def _respond(self, entry: _ServerEntry, response: Response, address: Address) -> None:
+        await self._server_events(entry, entry.tx.send_response(response))
+
+    async def _server_events(self, entry: _ServerEntry, events: list) -> None:
+        for event in events:
+            if isinstance(event, Send):
+                await self.transport.send(event.message, entry.address)
+            elif isinstance(event, StartTimer):
+                self._schedule(event.delay, self._server_timer, (entry, event.name))
+            elif isinstance(event, Terminated):
+                key = (entry.tx.branch or "", entry.tx.request.method)
+                if self._servers.get(key) is entry:
+                    del self._servers[key]
+            elif isinstance(event, TimedOut) and entry.call is not None:
+                pass  # no ACK for our non-2xx final response: the call already ended
+
+    async def _server_timer(self, arg) -> None:
+        entry, name = arg
+        await self._server_events(entry, entry.tx.timer_fired(name))
+
+    def _make_response(self, request: Request, status: int, to_tag: str, *, body: bytes = b"",
+                       reason: str = "", contact: bool = False,
+                       headers: list[tuple[str, str]] = ()) -> Response:
+        headers = list(headers)
+        if contact or 100 < status < 300:
+            headers.append(("Contact", self.contact))
+        if body:
+            headers.append(("Content-Type", "application/sdp"))
+        return make_response(request, status, reason, to_tag=to_tag, headers=headers, body=body)
+
+    async def _on_invite(self, request: Request, address: Address) -> None:
+        if self.handler is None:
+            await self._reply(request, address, 403, reason="Calls Not Accepted")
+            return
+        if not request.headers.get_all("Contact"):
+            await self._reply(request, address, 400, reason="Missing Contact")
+            return
+        parse_name_addr(request.headers.get_all("Contact")[0])  # a bad Contact is a 400-worthy drop
+        tx = server_transaction_for(request, reliable=self.transport.reliable, timers=self.timers)
+        call = Call(self, "inbound", address)
+        call.invite, call.call_id, call.local_tag = request, request.call_id, new_tag()
+        call.remote_sdp = request.body or None
+        call.local_sdp = b""
+        call._server_tx = entry = _ServerEntry(tx, address, call)
+        self._servers[(tx.branch or "", "INVITE")] = entry
+        self._dialogs[(call.call_id, call.local_tag)] = call
+        self.stats["calls_in"] += 1
+        await self._server_events(entry, tx.send_response(make_response(request, 100)))
+        self._nursery.start_soon(self._run_handler, call)
+
+    async def _run_handler(self, call: Call) -> None:
+        try:
+            await self.handler(call)
+        except Exception:
+            self.stats["internal_errors"] += 1
+            log.exception("SIP call handler failed")
+            if call.state not in (ANSWERED, ENDED):
+                await call.reject(500)
+            return
+        if call.state not in (ANSWERED, ENDED):
+            await call.reject(480)
+
+    async def _on_cancel(self, request: Request, address: Address) -> None:
+        server = self._servers.get((request.branch or "", "INVITE"))
+        if server is None or server.call is None:
+            await self._reply(request, address, 481)
+            return
+        await self._reply(request, address, 200)
+        call = server.call
+        if call.state not in (ANSWERED, ENDED):
+            call.cancelled = True
+            response = self._make_response(call.invite, 487, call.local_tag)
+            call._end(outcomes.NO_ANSWER, 487, "cancelled by caller", by="remote")
+            await self._server_events(server, server.tx.send_response(response))
+
+    async def _in_dialog(self, request: Request, address: Address) -> None:
+        call = self._dialogs.get((request.call_id, request.to_tag or ""))
+        if call is None or call.dialog is None:
+            self.stats["unknown_dialog"] += 1
+            await self._reply(request, address, 481)
+            return
+        try:
+            call.dialog.check_request(request)
+        except DialogError as exc:
+            await self._reply(request, address, exc.status, reason=str(exc))
+            return
+        method = request.method
+        if method == "BYE":
+            await self._reply(request, address, 200)
+            call._end(outcomes.ANSWERED, call.sip_status, "BYE received", by="remote")
+        elif method == "INVITE":
+            answer = call.local_sdp
+            if call.on_reinvite is not None and request.body:
+                answer = call.on_reinvite(call, request.body)
+            if request.body:
+                call.remote_sdp = request.body
+            response = self._make_response(request, 200, call.local_tag, body=answer, contact=True)
+            call.local_sdp = answer
+            # The re-INVITE's 2xx is retransmitted until the ACK like the first one.
+            call._ok, call._acked = response, False
+            call._ok_interval = self.timers.t1
+            await self._reply_with(request, address, response)
+            self._schedule(call._ok_interval, call._ok_timer, None)
+        elif method in ("INFO", "UPDATE", "NOTIFY"):
+            await self._reply(request, address, 200)
+        else:
+            await self._reply(request, address, 501)
+
+
+Call._ack_then_bye = False  # class default; set on calls we gave up on before their 200

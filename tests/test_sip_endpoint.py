@@ -1,0 +1,260 @@
+"""The endpoint as caller and callee: our UAC against our UAS.
+
+Virtual-time tests use the in-memory network (exact timers); one test runs the
+same flow over real UDP on 127.0.0.1.
+"""
+
+import pytest
+import trio
+import trio.testing
+
+from dialer.net import UdpNetwork
+from dialer.sip.auth import DigestServer
+from dialer.sip.endpoint import CallError, open_endpoint
+from dialer.sip.message import parse_message
+from dialer.sip.sdp import answer_offer, hold_offer, make_offer, parse_sdp
+from dialer.sip.transaction import TimerValues
+from dialer.sip.trunk import Trunk
+from sip_memnet import MemoryNetwork
+
+FAST = TimerValues(t1=0.05, t2=0.4, t4=0.5)
+
+
+@pytest.fixture
+def mock_clock():
+    return trio.testing.MockClock(autojump_threshold=0)
+
+
+def answering(delay=1.0, talk=None):
+    async def handler(call):
+        await call.ring()
+        await trio.sleep(delay)
+        offer = parse_sdp(call.remote_sdp)
+        await call.answer(answer_offer(offer, "127.0.0.1", 20000).to_bytes())
+        if talk is not None:
+            await trio.sleep(talk)
+            await call.hangup()
+    return handler
+
+
+async def pair(nursery, net, handler, **uas_kwargs):
+    uas = await nursery.start(_run, net, dict(handler=handler, **uas_kwargs))
+    uac = await nursery.start(_run, net, {})
+    return uac, uas
+
+
+async def _run(net, kwargs, task_status):
+    async with open_endpoint(net, "127.0.0.1", 0, **kwargs) as endpoint:
+        task_status.started(endpoint)
+        await trio.sleep_forever()
+
+
+async def test_answered_call_then_we_hang_up(mock_clock):
+    net = MemoryNetwork()
+    inbound = []
+
+    async def handler(call):
+        inbound.append(call)
+        await answering(delay=3)(call)
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, net, handler)
+        call = await uac.dial(uas.local_address, "+15551234567", caller_id="15550001111",
+                              ring_timeout=20)
+        assert await call.wait_answered()
+        states = [s for _, s in call.progress]
+        assert states == ["calling", "trying", "ringing", "answered"]
+        assert call.ring_seconds == pytest.approx(3, abs=0.01)
+        assert parse_sdp(call.remote_sdp).audio.port == 20000
+        invite = inbound[0].invite
+        assert invite.uri.startswith("sip:15551234567@")
+        assert "15550001111" in invite.headers.get("P-Asserted-Identity")
+        assert invite.from_addr.uri.user == "15550001111"
+        await trio.sleep(7)
+        await call.hangup()
+        assert call.state == "ended" and call.outcome == "answered" and call.sip_status == 200
+        assert call.talk_seconds == pytest.approx(7, abs=0.01) and call.ended_by == "local"
+        await inbound[0].wait_ended()
+        assert inbound[0].ended_by == "remote"
+        assert uac.active_calls == 0 and uas.active_calls == 0
+        assert uac.stats["internal_errors"] == uas.stats["internal_errors"] == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_callee_hangs_up(mock_clock):
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), answering(delay=1, talk=5))
+        call = await uac.dial(uas.local_address, "100", ring_timeout=20)
+        assert await call.wait_ended() == "answered"
+        assert call.ended_by == "remote" and call.talk_seconds == pytest.approx(5, abs=0.01)
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("status, outcome, next_trunk", [
+    (486, "busy", False), (404, "invalid", False), (503, "failed", True), (603, "rejected", False),
+    (488, "codec_mismatch", False), (480, "no_answer", False),
+])
+async def test_rejections_map_to_outcomes(mock_clock, status, outcome, next_trunk):
+    async def handler(call):
+        await call.ring()
+        await trio.sleep(2)
+        await call.reject(status)
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), handler)
+        call = await uac.dial(uas.local_address, "100", ring_timeout=20)
+        assert await call.wait_ended() == outcome
+        assert call.sip_status == status and call.try_next_trunk is next_trunk
+        assert call.ring_seconds == pytest.approx(2, abs=0.01)
+        nursery.cancel_scope.cancel()
+
+
+async def test_ring_timeout_sends_cancel_and_ends_no_answer(mock_clock):
+    inbound = []
+
+    async def handler(call):
+        inbound.append(call)
+        await call.ring()
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), handler)
+        call = await uac.dial(uas.local_address, "100", ring_timeout=15)
+        assert await call.wait_ended() == "no_answer"
+        assert call.sip_status == 487 and call.ended_by == "local"
+        assert call.ring_seconds == pytest.approx(15, abs=0.01)
+        assert inbound[0].state == "ended" and inbound[0].cancelled
+        nursery.cancel_scope.cancel()
+
+
+async def test_no_response_at_all_is_a_transport_failure(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        uac = await nursery.start(_run, net, {})
+        start = trio.current_time()
+        call = await uac.dial(("127.0.0.1", 9), "100", ring_timeout=15)
+        assert await call.wait_ended() == "failed"
+        assert call.transport_timeout and call.sip_status == 408 and call.try_next_trunk
+        assert trio.current_time() - start == pytest.approx(32, abs=0.01)  # Timer B = 64*T1
+        nursery.cancel_scope.cancel()
+
+
+async def test_lost_invite_is_retransmitted(mock_clock):
+    dropped = []
+
+    def drop(data, source, destination):
+        if data.startswith(b"INVITE") and not dropped:
+            dropped.append(data)
+            return True
+        return False
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(drop=drop), answering(delay=0))
+        call = await uac.dial(uas.local_address, "100", ring_timeout=20)
+        assert await call.wait_answered()
+        assert call.ring_seconds == pytest.approx(0.5, abs=0.01)  # Timer A = T1
+        await call.hangup()
+        nursery.cancel_scope.cancel()
+
+
+async def test_digest_challenge_is_answered(mock_clock):
+    server = DigestServer(realm="carrier", users={"trunkuser": "trunkpass"}, algorithm="SHA-256")
+
+    async def handler(call):
+        verdict = server.check(call.invite)
+        if verdict != "ok":
+            await call.reject(401, headers=[server.challenge_header(stale=verdict == "stale")])
+            return
+        await answering(delay=0)(call)
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), handler)
+        trunk = Trunk("t", *uas.local_address, username="trunkuser", password="trunkpass")
+        call = await uac.dial(trunk, "100", ring_timeout=20)
+        assert await call.wait_answered()
+        assert "Authorization" in call.invite.headers and call.invite.cseq == 2
+        await call.hangup()
+        bad = Trunk("t", *uas.local_address, username="trunkuser", password="nope")
+        call = await uac.dial(bad, "100", ring_timeout=20)
+        assert await call.wait_ended() == "failed" and call.sip_status == 401
+        nursery.cancel_scope.cancel()
+
+
+async def test_reinvite_both_ways_and_hold(mock_clock):
+    inbound = []
+
+    async def handler(call):
+        inbound.append(call)
+        call.on_reinvite = lambda c, offer: answer_offer(parse_sdp(offer), "127.0.0.1",
+                                                         30000).to_bytes()
+        await answering(delay=0)(call)
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), handler)
+        call = await uac.dial(uas.local_address, "100", ring_timeout=20)
+        assert await call.wait_answered()
+        held = hold_offer(parse_sdp(call.local_sdp)).to_bytes()
+        answer = parse_sdp(await call.reinvite(held))
+        assert answer.audio.port == 30000 and answer.audio.direction == "recvonly"
+        assert parse_sdp(inbound[0].remote_sdp).audio.on_hold
+        # and the callee re-INVITEs us (bridging from the other side)
+        new_offer = make_offer("127.0.0.1", 40000).to_bytes()
+        await inbound[0].reinvite(new_offer)
+        assert parse_sdp(call.remote_sdp).audio.port == 40000
+        await inbound[0].hangup()
+        await call.wait_ended()
+        with pytest.raises(CallError):
+            await call.reinvite(new_offer)
+        nursery.cancel_scope.cancel()
+
+
+async def test_unknown_dialog_gets_481_and_unknown_source_403(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        allowed = []
+        uas = await nursery.start(_run, net, dict(handler=answering(), allow=lambda a: a in allowed))
+        probe = await net.bind("127.0.0.1", 0)
+        bye = (b"BYE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKq\r\n"
+               b"From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: nope\r\nCSeq: 5 BYE\r\n"
+               b"Content-Length: 0\r\n\r\n")
+        await probe.send(bye, uas.local_address)
+        data, _ = await probe.receive()
+        assert parse_message(data).status == 403
+        allowed.append(probe.local_address)
+        await probe.send(bye.replace(b"bKq", b"bKr"), uas.local_address)
+        data, _ = await probe.receive()
+        assert parse_message(data).status == 481
+        await probe.send(b"garbage\r\n\r\n", uas.local_address)
+        await probe.send(b"OPTIONS sip:x@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKo\r\n"
+                         b"From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: o\r\nCSeq: 1 OPTIONS"
+                         b"\r\n\r\n", uas.local_address)
+        data, _ = await probe.receive()
+        assert parse_message(data).status == 200
+        assert uas.stats["internal_errors"] == 0 and uas.stats["dropped"] == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_cancel_before_any_provisional_waits_then_fails_on_timer_b(mock_clock):
+    net = MemoryNetwork(drop=lambda data, s, d: data.startswith(b"SIP/2.0 1"))
+
+    async def handler(call):
+        await trio.sleep_forever()  # the 100 Trying is dropped: we never hear anything
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, net, handler)
+        call = await uac.dial(uas.local_address, "100", ring_timeout=15)
+        await call.wait_ended()
+        assert call.outcome == "failed" and call.transport_timeout
+        nursery.cancel_scope.cancel()
+
+
+async def test_real_udp_call_on_loopback():
+    net = UdpNetwork()
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, net, answering(delay=0.05), timers=FAST)
+        with trio.fail_after(5):
+            call = await uac.dial(f"sip:127.0.0.1:{uas.local_address[1]}", "100", ring_timeout=20)
+            assert await call.wait_answered()
+            await call.hangup()
+        assert call.outcome == "answered" and uac.active_calls == 0
+        nursery.cancel_scope.cancel()
