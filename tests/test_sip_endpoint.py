@@ -15,7 +15,8 @@ from dialer.sip.message import parse_message
 from dialer.sip.sdp import answer_offer, hold_offer, make_offer, parse_sdp
 from dialer.sip.transaction import TimerValues
 from dialer.sip.trunk import Trunk
-from sip_memnet import MemoryNetwork
+from sim.network import MemoryNetwork
+from sip_memnet import MemoryNetwork as DroppingNetwork
 
 FAST = TimerValues(t1=0.05, t2=0.4, t4=0.5)
 
@@ -149,7 +150,7 @@ async def test_lost_invite_is_retransmitted(mock_clock):
         return False
 
     async with trio.open_nursery() as nursery:
-        uac, uas = await pair(nursery, MemoryNetwork(drop=drop), answering(delay=0))
+        uac, uas = await pair(nursery, DroppingNetwork(drop=drop), answering(delay=0))
         call = await uac.dial(uas.local_address, "100", ring_timeout=20)
         assert await call.wait_answered()
         assert call.ring_seconds == pytest.approx(0.5, abs=0.01)  # Timer A = T1
@@ -235,7 +236,7 @@ async def test_unknown_dialog_gets_481_and_unknown_source_403(mock_clock):
 
 
 async def test_cancel_before_any_provisional_waits_then_fails_on_timer_b(mock_clock):
-    net = MemoryNetwork(drop=lambda data, s, d: data.startswith(b"SIP/2.0 1"))
+    net = DroppingNetwork(drop=lambda data, s, d: data.startswith(b"SIP/2.0 1"))
 
     async def handler(call):
         await trio.sleep_forever()  # the 100 Trying is dropped: we never hear anything
@@ -245,6 +246,30 @@ async def test_cancel_before_any_provisional_waits_then_fails_on_timer_b(mock_cl
         call = await uac.dial(uas.local_address, "100", ring_timeout=15)
         await call.wait_ended()
         assert call.outcome == "failed" and call.transport_timeout
+        nursery.cancel_scope.cancel()
+
+
+async def test_many_calls_over_a_lossy_network_all_end_with_an_outcome(mock_clock):
+    net = MemoryNetwork(loss=0.2, latency=0.02, jitter=0.01, seed=7)
+    outcomes = []
+
+    async def one(uac, address):
+        call = await uac.dial(address, "100", ring_timeout=20)
+        if await call.wait_answered():
+            await trio.sleep(5)
+            await call.hangup()
+        outcomes.append(await call.wait_ended())
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, net, answering(delay=1, talk=None))
+        async with trio.open_nursery() as calls:
+            for _ in range(50):
+                calls.start_soon(one, uac, uas.local_address)
+        assert len(outcomes) == 50 and outcomes.count("answered") >= 45
+        assert uac.active_calls == 0
+        await trio.sleep(60)  # every peer-side call ends too (BYE retransmitted or timed out)
+        assert uas.active_calls == 0
+        assert uac.stats["internal_errors"] == uas.stats["internal_errors"] == 0
         nursery.cancel_scope.cancel()
 
 
