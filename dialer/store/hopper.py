@@ -264,3 +264,51 @@ async def release_leads(conn, owner: str, ids: list[int]) -> int:
         "UPDATE lead SET lease_owner = NULL, lease_expires_at = NULL "
         "WHERE lease_owner = $1 AND id = ANY($2::bigint[])", owner, ids)
     return int(result.split()[-1])
+
+
+# Reasons a lead is not callable, in the order they are tested: the first that
+# applies is the one reported (permanent reasons before passing ones).
+REASONS = ["campaign_inactive", "completed", "invalid", "list_inactive", "list_not_to_dial", "list_weight_zero",
+           "status_not_auto_dial", "unknown_call_mode", "max_attempts", "dnc", "abandon_lockout",
+           "daily_limit", "waiting_for_retry", "outside_hours", "leased"]
+
+
+async def reasons(conn, gate: Gate) -> dict[str, int]:
+    """Count the campaign's leads by the first reason they cannot be dialed now
+    ('callable' when none applies). A full scan: for `hopper show`, not the hot path."""
+    p = Params()
+    campaign, now = p(gate.campaign_id, "bigint"), p(gate.now, "timestamptz")
+    lockout = "false"
+    if gate.abandon_lockout is not None:
+        lockout = ("EXISTS (SELECT 1 FROM attempt a WHERE a.called_number = l.phone AND a.outcome = 'abandoned' "
+                   f"AND a.started_at > {p(gate.now - gate.abandon_lockout, 'timestamptz')})")
+    daily = "false"
+    if gate.max_daily_per_number is not None:
+        daily = ("(SELECT count(*) FROM attempt a WHERE a.called_number = l.phone AND a.started_at >= "
+                 f"(date_trunc('day', {now} AT TIME ZONE l.timezone) AT TIME ZONE l.timezone))"
+                 f" >= {p(gate.max_daily_per_number, 'int')}")
+    rows = await conn.fetch(
+        f"""SELECT CASE
+                WHEN NOT c.active THEN 'campaign_inactive'
+                WHEN l.completed THEN 'completed'
+                WHEN NOT l.valid THEN 'invalid'
+                WHEN NOT ll.active THEN 'list_inactive'
+                WHEN NOT ll.to_dial THEN 'list_not_to_dial'
+                WHEN ll.weight = 0 THEN 'list_weight_zero'
+                WHEN NOT coalesce(s.auto_dial AND NOT s.completed, false) THEN 'status_not_auto_dial'
+                WHEN m.name IS NULL THEN 'unknown_call_mode'
+                WHEN l.attempts >= coalesce(m.max_attempts, {MAX_INT}) THEN 'max_attempts'
+                WHEN EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone
+                             AND (d.campaign_id IS NULL OR d.campaign_id = {campaign})) THEN 'dnc'
+                WHEN {lockout} THEN 'abandon_lockout'
+                WHEN {daily} THEN 'daily_limit'
+                WHEN l.next_attempt_at > {now} THEN 'waiting_for_retry'
+                WHEN NOT lead_window_key(l.timezone, l.timezones, l.region, l.country)
+                         = ANY({p(list(gate.open_keys), 'text[]')}) THEN 'outside_hours'
+                WHEN l.lease_owner IS NOT NULL AND l.lease_expires_at > {now} THEN 'leased'
+                ELSE 'callable' END AS reason, count(*) AS n
+            FROM lead l JOIN lead_list ll ON ll.id = l.list_id JOIN campaign c ON c.id = l.campaign_id
+            LEFT JOIN lead_status s ON s.campaign_id = l.campaign_id AND s.code = l.status
+            LEFT JOIN call_mode m ON m.campaign_id = l.campaign_id AND m.name = l.call_mode
+            WHERE l.campaign_id = {campaign} GROUP BY 1""", *p.args)
+    return {r["reason"]: r["n"] for r in rows}
