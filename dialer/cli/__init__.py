@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "dialer.cli.db",
     "dialer.cli.campaign",
     "dialer.cli.demo",
+    "dialer.cli.hopper",
 ]
 
 

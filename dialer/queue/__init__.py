@@ -1,0 +1,1 @@
+"""Queues: the hopper (which lead is dialed next) and, later, the operator queue."""

@@ -1,0 +1,319 @@
+"""The hopper: a few seconds of callable leads per campaign, leased, in dial order.
+
+One `Hopper` per campaign per node. The campaign runner asks `take(n)` for the
+next n leads to dial; they come back already leased to this node, in list-mix
+order, checked at take time (calling window and DNC). Under the hood:
+
+* each list has a small in-memory buffer, refilled by one unit of work that
+  claims for all lists that run low (`dialer/store/hopper.py`), sized from the
+  recent take rate so it holds about `seconds` of dialing;
+* `WeightedMix` (smooth weighted round-robin) decides which list gives the next
+  lead; a list with nothing callable is left out until `dry_retry` has passed;
+* inside a list, buffers are in claim order: due callbacks, aged retries,
+  call-mode rank, then the list strategy;
+* leases are renewed while leads wait in the buffer or are in flight, released
+  when a lead fails a check and by `release_all()` at shutdown; a node that dies
+  loses them at expiry.
+
+Time comes only from the injected `Clock`, so it runs under MockClock.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import math
+import random
+from typing import Iterable
+
+import trio
+
+from dialer.clock import Clock
+from dialer.compliance.keys import KeyWindows, make_key
+from dialer.compliance.windows import zone
+from dialer.store import hopper as sql
+
+from .mix import WeightedMix
+
+
+@dataclasses.dataclass
+class LeadToDial:
+    id: int
+    campaign_id: int
+    list_id: int
+    phone: str
+    timezone: str
+    timezones: list[str] | None
+    region: str | None
+    country: str | None
+    call_mode: str
+    status: str
+    attempts: int
+    priority: int
+    lease_expires_at: dt.datetime
+    callback_id: int | None = None
+    callback_operator: int | None = None   # operator who owns the callback, if any
+    callback_due: dt.datetime | None = None
+    local_time: dt.datetime | None = None  # set when taken
+
+    @property
+    def window_key(self) -> str:
+        return make_key(self.timezone, self.timezones, self.region, self.country)
+
+
+class Hopper:
+    def __init__(self, store, clock: Clock, campaign_id: int, node: str, *,
+                 lease: dt.timedelta = dt.timedelta(seconds=120), seconds: float = 5.0, min_batch: int = 10,
+                 setup_ttl: dt.timedelta = dt.timedelta(seconds=30),
+                 dry_retry: dt.timedelta = dt.timedelta(seconds=5), rules=None, seed: int | None = None):
+        self.store, self.clock, self.campaign_id, self.node = store, clock, campaign_id, node
+        self.lease, self.seconds, self.min_batch = lease, seconds, min_batch
+        self.setup_ttl, self.dry_retry, self.rules = setup_ttl, dry_retry, rules
+        self._random = random.Random(seed)
+        self._setup: dict | None = None
+        self._setup_at: dt.datetime | None = None
+        self._windows: KeyWindows | None = None
+        self._open_cache: tuple[dt.datetime, list[str]] | None = None
+        self._buffers: dict[int, collections.deque[LeadToDial]] = {}
+        self._dry_until: dict[int, dt.datetime] = {}
+        self._in_flight: dict[int, LeadToDial] = {}
+        self._takes: collections.deque[tuple[float, int]] = collections.deque()
+        self._mix = WeightedMix()
+        self._lock = trio.Lock()  # one refill/take at a time per hopper
+        self.stats = collections.Counter()
+
+    # -- what the campaign runner calls ------------------------------------------------
+
+    async def take(self, n: int, ready_operators: Iterable[int] | None = None) -> list[LeadToDial]:
+        """Up to n leads to dial now, leased to this node, in dial order.
+
+        Callbacks owned by an operator are only handed out when that operator is in
+        `ready_operators` (until the campaign's grace period lets anyone take them)."""
+        async with self._lock:
+            now = self.clock.now()
+            await self._ensure_setup(now)
+            if not self._setup["campaign"]["active"] or n <= 0:
+                return []
+            self._note_take(n)
+            await self._renew_if_due(now)
+            ready = set(ready_operators or ())
+            taken: list[LeadToDial] = []
+            for _ in range(4):  # replacements for leads that fail the DNC re-check
+                missing = n - len(taken)
+                if missing <= 0:
+                    break
+                await self._refill(now, missing)
+                picked, closed = self._pick(missing, now, ready)
+                if not picked and not closed:
+                    break
+                ok = set(await self.store.run(sql.recheck, self.campaign_id, self.node, now,
+                                              [lead.id for lead in picked], [lead.id for lead in closed]))
+                self.stats["closed_at_take"] += len(closed)
+                self.stats["dnc_at_take"] += len(picked) - len(ok)
+                taken.extend(lead for lead in picked if lead.id in ok)
+            for lead in taken:
+                lead.local_time = now.astimezone(zone(lead.timezone))
+                self._in_flight[lead.id] = lead
+            self.stats["taken"] += len(taken)
+            return taken
+
+    async def recheck(self, leads: list[LeadToDial]) -> list[LeadToDial]:
+        """Dial-time check, right before the INVITE: window, DNC, lease still ours.
+        Returns the leads that may be dialed; the others are released and forgotten."""
+        now = self.clock.now()
+        await self._ensure_setup(now)
+        closed = [lead for lead in leads if not self._window_allows(lead, now)]
+        rest = [lead for lead in leads if lead not in closed]
+        ok = set(await self.store.run(sql.recheck, self.campaign_id, self.node, now,
+                                      [lead.id for lead in rest], [lead.id for lead in closed]))
+        for lead in leads:
+            if lead.id not in ok:
+                self._in_flight.pop(lead.id, None)
+        return [lead for lead in rest if lead.id in ok]
+
+    def done(self, lead_id: int) -> None:
+        """The call for this lead ended and its outcome is stored: stop renewing its lease."""
+        self._in_flight.pop(lead_id, None)
+
+    async def release_all(self) -> int:
+        """Give back every buffered lease (at shutdown). In-flight leads keep theirs:
+        their calls' outcomes will clear them."""
+        ids = [lead.id for buf in self._buffers.values() for lead in buf]
+        self._buffers.clear()
+        if not ids:
+            return 0
+        with trio.CancelScope(shield=True):
+            return await self.store.run(sql.release_leads, self.node, ids)
+
+    def buffered(self) -> int:
+        return sum(len(b) for b in self._buffers.values())
+
+    async def run(self, *, period: float = 1.0, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Optional maintenance loop: keeps buffers topped up and leases renewed
+        between takes. Start it in the runner's nursery."""
+        task_status.started()
+        while True:
+            async with self._lock:
+                now = self.clock.now()
+                await self._ensure_setup(now)
+                await self._renew_if_due(now)
+                if self._setup["campaign"]["active"]:
+                    await self._refill(now, 0)
+            await trio.sleep(period)
+
+    def invalidate(self) -> None:
+        """Reload campaign, lists, modes and window keys on the next call."""
+        self._setup_at = None
+
+    # -- internals ------------------------------------------------------------------
+
+    async def _ensure_setup(self, now: dt.datetime) -> None:
+        if self._setup is not None and self._setup_at is not None and now - self._setup_at < self.setup_ttl:
+            return
+        setup = await self.store.run(sql.load_setup, self.campaign_id)
+        self._setup, self._setup_at = setup, now
+        self._windows = KeyWindows(setup["campaign"], setup["keys"], self.rules)
+        self._open_cache = None
+        dialing = {l["id"]: l["weight"] for l in setup["lists"] if l["active"] and l["to_dial"] and l["weight"] > 0}
+        self._mix.set_weights(dialing)
+        for list_id in list(self._buffers):
+            if list_id not in dialing:  # list switched off: hand its leads back
+                gone = [lead.id for lead in self._buffers.pop(list_id)]
+                await self.store.run(sql.release_leads, self.node, gone)
+
+    def _open_keys(self, now: dt.datetime) -> list[str]:
+        minute = now.replace(second=0, microsecond=0)
+        if self._open_cache is None or self._open_cache[0] != minute:
+            # Windows change only on whole minutes (boundaries and DST transitions are).
+            self._open_cache = (minute, self._windows.open_at(now))
+        return self._open_cache[1]
+
+    def _window_allows(self, lead: LeadToDial, now: dt.datetime) -> bool:
+        key = lead.window_key
+        if key not in self._windows.windows and key not in self._windows.broken:
+            self._windows = KeyWindows(self._setup["campaign"], [*self._windows.windows, key], self.rules)
+        return self._windows.allows(key, now)
+
+    def _note_take(self, n: int) -> None:
+        t = self.clock.monotonic()
+        self._takes.append((t, n))
+        while self._takes and self._takes[0][0] < t - 10.0:
+            self._takes.popleft()
+
+    def _rate(self) -> float:
+        return sum(n for _, n in self._takes) / 10.0
+
+    def _dialing_lists(self, now: dt.datetime) -> list[int]:
+        return [lid for lid in self._mix.weights if self._dry_until.get(lid, now) <= now or self._buffers.get(lid)]
+
+    async def _refill(self, now: dt.datetime, need_now: int) -> None:
+        lists = [lid for lid in self._mix.weights if self._dry_until.get(lid, now) <= now]
+        if not lists:
+            return
+        target = max(self.min_batch, math.ceil(self._rate() * self.seconds), need_now)
+        requests = []
+        lists_by_id = {l["id"]: l for l in self._setup["lists"]}
+        for lid in lists:
+            share = self._mix.share(lid, lists)
+            have = len(self._buffers.get(lid, ()))
+            needed = math.ceil(need_now * share) + 2  # SWRR may run a pick or two ahead of share
+            level = math.ceil(target * share) + needed
+            if have >= needed and have * 2 >= level:
+                continue
+            strategy = lists_by_id[lid]["strategy"]
+            pivot = 0
+            if strategy == "random":
+                lo, hi = self._setup["id_ranges"].get(lid, (0, 0))
+                pivot = self._random.randint(lo, hi) if hi > lo else 0
+            requests.append(sql.ListRequest(lid, strategy, max(level - have, 1), pivot))
+        if not requests:
+            return
+        campaign = self._setup["campaign"]
+        gate = sql.Gate(self.campaign_id, now, self._setup["auto_statuses"], self._open_keys(now),
+                        campaign["abandon_lockout"], campaign["max_daily_attempts_per_number"])
+        callbacks = sum(r.want for r in requests)
+        got = await self.store.run(sql.claim, gate, self.node, now + self.lease, requests,
+                                   self._setup["modes"], callbacks)
+        self.stats["refills"] += 1
+        for request in requests:
+            rows = got.get(request.list_id, [])
+            leads = [self._lead(row, now + self.lease) for row in rows]
+            if request.strategy == "random":
+                self._random.shuffle(leads)
+                leads.sort(key=lambda lead: lead.callback_id is None)  # callbacks stay first
+            self._buffers.setdefault(request.list_id, collections.deque()).extend(leads)
+            if len(rows) < request.want:
+                self._dry_until[request.list_id] = now + self.dry_retry
+            else:
+                self._dry_until.pop(request.list_id, None)
+            self.stats["claimed"] += len(rows)
+
+    def _lead(self, row: dict, lease_until: dt.datetime) -> LeadToDial:
+        return LeadToDial(
+            id=row["id"], campaign_id=self.campaign_id, list_id=row["list_id"], phone=row["phone"],
+            timezone=row["timezone"], timezones=list(row["timezones"]) if row["timezones"] else None,
+            region=row["region"], country=row["country"], call_mode=row["call_mode"], status=row["status"],
+            attempts=row["attempts"], priority=row["priority"], lease_expires_at=lease_until,
+            callback_id=row.get("callback_id"), callback_operator=row.get("callback_operator"),
+            callback_due=row.get("callback_due"))
+
+    def _owner(self, lead: LeadToDial, now: dt.datetime) -> int | None:
+        """Who must take this lead's call: the callback's owner, until the grace ends."""
+        if lead.callback_operator is None:
+            return None
+        campaign = self._setup["campaign"]
+        if campaign["callback_grace_action"] == "anyone" and now >= lead.callback_due + campaign["callback_grace"]:
+            return None
+        return lead.callback_operator
+
+    def _can_give(self, lid: int, now: dt.datetime, ready: set[int]) -> bool:
+        return any(self._owner(lead, now) in (None, *ready) for lead in self._buffers.get(lid, ()))
+
+    def _pop(self, lid: int, now: dt.datetime, ready: set[int], closed: list[LeadToDial]) -> LeadToDial | None:
+        buf = self._buffers.get(lid)
+        kept = []
+        found = None
+        while buf:
+            lead = buf.popleft()
+            owner = self._owner(lead, now)
+            if owner is not None and owner not in ready:
+                kept.append(lead)  # stays first in line for its operator
+                continue
+            if not self._window_allows(lead, now):
+                closed.append(lead)  # window closed while it sat here: hand it back
+                continue
+            found = lead
+            break
+        if buf is not None:
+            buf.extendleft(reversed(kept))
+        if found is not None and found.callback_operator is not None:
+            found.callback_operator = self._owner(found, now)
+        return found
+
+    def _pick(self, n: int, now: dt.datetime, ready: set[int]) -> tuple[list[LeadToDial], list[LeadToDial]]:
+        picked: list[LeadToDial] = []
+        closed: list[LeadToDial] = []
+        while len(picked) < n:
+            givers = [lid for lid in self._mix.weights if self._can_give(lid, now, ready)]
+            lid = self._mix.pick(givers)
+            if lid is None:
+                break
+            lead = self._pop(lid, now, ready, closed)
+            if lead is not None:
+                picked.append(lead)
+        return picked, closed
+
+    async def _renew_if_due(self, now: dt.datetime) -> None:
+        held = [lead for buf in self._buffers.values() for lead in buf] + list(self._in_flight.values())
+        if not held or min(lead.lease_expires_at for lead in held) - now > self.lease / 2:
+            return
+        until = now + self.lease
+        kept = set(await self.store.run(sql.renew, self.node, [lead.id for lead in held], now, until))
+        for lead in held:
+            if lead.id in kept:
+                lead.lease_expires_at = until
+        # A lease we lost (expired and swept) must not be dialed: drop it from the buffers.
+        for lid, buf in self._buffers.items():
+            self._buffers[lid] = collections.deque(lead for lead in buf if lead.id in kept)
+        self.stats["lost_leases"] += len(held) - len(kept)
