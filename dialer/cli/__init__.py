@@ -15,6 +15,12 @@ COMMAND_MODULES = [
     "dialer.cli.db",
     "dialer.cli.campaign",
     "dialer.cli.demo",
+    "dialer.cli.lists",
+    "dialer.cli.lead_add",
+    "dialer.cli.imports",
+    "dialer.cli.dnc",
+    "dialer.cli.wireless",
+    "dialer.cli.export",
 ]
 
 
