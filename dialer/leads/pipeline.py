@@ -50,7 +50,7 @@ class ImportRequest:
     list: str | None = None
     new_list: str | None = None
     map: dict[str, str] = field(default_factory=dict)           # file column -> field
-    timezone_rules: list[dict] = field(default_factory=list)
+    timezone_rules: list[dict] = field(default_factory=lambda: [])  # (`list` is a field name here)
     template: str | None = None
     save_mapping: str | None = None
     delimiter: str | None = None
@@ -58,7 +58,7 @@ class ImportRequest:
     country: str | None = None
     strip_chars: str = ""
     dup_scope: str = "campaign"
-    dup_lists: list[int] = field(default_factory=list)
+    dup_lists: list[int] = field(default_factory=lambda: [])
     dup_action: str = "skip"
     dup_retain: str = "new"
     dnc_scope: str = "account"
@@ -226,6 +226,7 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
                                      dir=spool_dir, delete=True) as spool:
         parsed = await _parse_to_spool(prep, spool, progress)
         spool.flush()
+        parsed_at = time.perf_counter()
         if parsed["rows"] == 0:
             raise FileProblem(f"{req.path}: no data rows" + (" after the header" if req.header else ""))
         plan = {"campaign_id": prep.campaign["id"], "list_id": prep.list["id"] if prep.list else None,
@@ -237,6 +238,7 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
             loaded = await store.run(load_import, spool.name, plan)
         except DryRun as dry:
             loaded = dry.result
+        loaded_at = time.perf_counter()
     if req.save_mapping and not req.dry_run:
         m = prep.mapping
         await store.run(save_template, req.save_mapping, m.columns, [r.as_dict() for r in m.timezone_rules], {})
@@ -269,6 +271,9 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
     if req.dry_run:
         summary["first_rejects"] = first_rejects(req, prep.shape, rejects, 10)
     summary["seconds"] = round(time.perf_counter() - started, 3)
+    summary["phases"] = {"parse": round(parsed_at - started, 3), "load": round(loaded_at - parsed_at, 3),
+                         "report": round(time.perf_counter() - loaded_at, 3),
+                         "database_steps": loaded.get("steps", {})}
     return summary
 
 

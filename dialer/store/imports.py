@@ -16,6 +16,7 @@ DNC, duplicate customer key, duplicate phone.
 from __future__ import annotations
 
 import json
+import time
 
 from .dnc import dnc_condition
 from .lists import SYS_DUPLICATE_LIST
@@ -68,6 +69,14 @@ def _dup_scope_sql(plan: dict) -> str:
 
 
 async def load_import(conn, spool_path: str, plan: dict) -> dict:
+    steps: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def step(name: str) -> None:
+        now = time.perf_counter()
+        steps[name] = round(now - clock[0], 3)
+        clock[0] = now
+
     campaign_id = plan["campaign_id"]
     list_id = plan.get("list_id")
     if plan.get("new_list_name"):
@@ -81,7 +90,9 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
 
     await conn.execute(_STAGE_DDL)
     await conn.copy_to_table("import_stage", source=spool_path, columns=list(STAGE_COLUMNS), format="csv")
+    step("copy")
     await conn.execute("ANALYZE import_stage")
+    step("analyze")
     result = {"list_id": list_id, "wireless": 0, "dnc": 0, "duplicates": 0, "relocated": 0,
               "updated": 0, "imported": 0}
 
@@ -95,6 +106,7 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
     result["wireless"] = await conn.fetchval("SELECT count(*) FROM import_stage WHERE phone_type = 'mobile'")
     if plan.get("wireless") == "skip":
         await conn.execute("UPDATE import_stage SET reject = 'wireless' WHERE phone_type = 'mobile'")
+    step("wireless")
 
     # DNC.
     if plan["dnc_scope"] != "none":
@@ -103,6 +115,7 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
         action = "reject = 'dnc'" if plan["dnc_action"] == "skip" else "status = 'DNC'"
         status = await conn.execute(f"UPDATE import_stage SET {action} WHERE {hit}", campaign_id)
         result["dnc"] = int(status.split()[-1])
+    step("dnc")
 
     # Update by customer key: rows whose key exists in the list update that lead;
     # when a key repeats in the file, its last row wins.
@@ -116,18 +129,21 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
                    FROM import_stage WHERE update_id IS NOT NULL AND reject IS NULL) r
                WHERE r.row_no = s.row_no AND r.rn > 1""")
 
+    step("customer_key")
     # Duplicates, always within the file, and against the database by scope.
     await conn.execute(
         """UPDATE import_stage s SET dup_file = true FROM (
                SELECT row_no, row_number() OVER (PARTITION BY phone ORDER BY row_no) AS rn
                FROM import_stage WHERE reject IS NULL AND update_id IS NULL) r
            WHERE r.row_no = s.row_no AND r.rn > 1""")
+    step("dup_file")
     if plan["dup_scope"] != "none":
         await conn.execute(
             f"""UPDATE import_stage s SET dup_db = true
                 WHERE s.reject IS NULL AND s.update_id IS NULL
                   AND EXISTS (SELECT 1 FROM lead l WHERE l.phone = s.phone AND {_dup_scope_sql(plan)})""",
             *_dup_args(plan))
+    step("dup_db")
     result["duplicates"] = await conn.fetchval(
         "SELECT count(*) FROM import_stage WHERE reject IS NULL AND (dup_file OR dup_db)")
     action = plan["dup_action"]
@@ -152,6 +168,7 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
                 WHERE lead.id = o.id""", *_dup_args(plan))
         result["relocated"] = int(status.split()[-1])
 
+    step("dup_action")
     if list_id is None:
         raise ImportRefused("no target list")
     if plan.get("update_by_key"):
@@ -190,8 +207,11 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
     else:
         status = await conn.execute(insert, campaign_id, list_id, plan.get("source", "import"))
         result["imported"] = int(status.split()[-1])
+    step("insert")
     rejected = await conn.fetch("SELECT row_no, reject, phone FROM import_stage WHERE reject IS NOT NULL")
     result["rejected"] = [(r["row_no"], r["reject"], r["phone"]) for r in rejected]
+    step("rejects")
+    result["steps"] = steps
     if plan.get("dry_run"):
         raise DryRun(result)
     return result
