@@ -27,7 +27,7 @@ from typing import Callable
 import trio
 
 from .batch import BatchResult, process_batch
-from .mapping import Mapping, MappingError, mapping_from_data, resolve_columns
+from .mapping import Mapping, MappingError, field_name, mapping_from_data, resolve_columns
 from .normalise import TimezoneRule, TimezoneRules, ValidationContext
 from .reader import FileProblem, FileShape, file_size, iter_batches, open_text, sniff
 
@@ -143,12 +143,14 @@ async def prepare(store, req: ImportRequest) -> Prepared:
         mapping = mapping_from_data(data, f"template {req.template!r}")
     extra = mapping_from_data({"map": req.map, "timezone_rules": req.timezone_rules}, "--mapping")
     mapping = mapping.merged(extra)
+    shape = sniff(req.path, delimiter=req.delimiter, header=req.header)
+    if not mapping.columns and shape.header is not None:
+        # No mapping given: every header names its field (standard or custom).
+        mapping.columns = {h: field_name(h) for h in shape.header if h}
     if req.status_column:
         mapping.columns[req.status_column] = "status"
     if req.called_count_column:
         mapping.columns[req.called_count_column] = "called_count"
-
-    shape = sniff(req.path, delimiter=req.delimiter, header=req.header)
     columns = resolve_columns(mapping, shape.header, shape.width, req.path)
 
     statuses = await store.fetch("SELECT code FROM lead_status WHERE campaign_id = $1", campaign["id"])

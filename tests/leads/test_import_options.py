@@ -158,6 +158,7 @@ def test_status_called_count_and_backup_status(cli, campaign, write, sql):
     path = write("a.csv", "phone,st,calls\n2125550101,na,3\n2125550102,ZZZ,1\n2125550103,,\n")
     r = cli("import", path, "--campaign", campaign, "--list", "Main", "--status-column", "st",
             "--called-count-column", "calls", "--json")
+    assert r.code == 0, r
     s = r.json()
     assert (s["imported"], s["reasons"]) == (2, {"unknown_status": 1})
     s = imp(cli, path, "--campaign", campaign, "--new-list", "B", "--status-column", "st",
@@ -227,8 +228,13 @@ def test_process_after_queues_a_job_run_due_runs_it(cli, campaign, write, sql):
 
 
 def test_parallel_workers_give_the_same_result(cli, campaign, write, sql):
-    lines = ["phone,n"] + [f"212555{i:04d},{i}" for i in range(100, 12100)] + ["bad,x"]
+    import phonenumbers
+
+    numbers = [f"212{n:07d}" for n in range(5550000, 5562000)] + ["bad"]
+    valid = sum(1 for n in numbers[:-1] if phonenumbers.is_valid_number(phonenumbers.parse(n, "US")))
+    lines = ["phone,n"] + [f"{n},{i}" for i, n in enumerate(numbers)]
     s = imp(cli, write("big.csv", "\n".join(lines) + "\n"), "--campaign", campaign, "--list", "Main",
             "--workers", "2")
-    assert (s["rows"], s["imported"], s["invalid"]) == (12001, 12000, 1)
-    assert sql("SELECT min(id) < max(id) AS ok, count(DISTINCT phone) AS n FROM lead")[0]["n"] == 12000
+    assert valid > 1000
+    assert (s["rows"], s["imported"], s["invalid"]) == (12001, valid, 12001 - valid)
+    assert sql("SELECT count(DISTINCT phone) AS n FROM lead")[0]["n"] == valid
