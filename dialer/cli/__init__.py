@@ -16,6 +16,12 @@ COMMAND_MODULES = [
     "dialer.cli.campaign",
     "dialer.cli.demo",
     "dialer.cli.hopper",
+    "dialer.cli.lists",
+    "dialer.cli.lead_add",
+    "dialer.cli.imports",
+    "dialer.cli.dnc",
+    "dialer.cli.wireless",
+    "dialer.cli.export",
 ]
 
 

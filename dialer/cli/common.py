@@ -16,7 +16,23 @@ class CliError(Exception):
 
 
 def run(async_fn: Callable[..., Any], *args: Any) -> Any:
-    return trio.run(async_fn, *args)
+    try:
+        return trio.run(async_fn, *args)
+    except BaseExceptionGroup as group:
+        # trio's nurseries (the store's asyncio loop runs in one) wrap errors in
+        # groups; a lone CliError/NotFound must still reach main() as itself.
+        leaf = _single_leaf(group)
+        if leaf is None:
+            raise
+        raise leaf from None
+
+
+def _single_leaf(group: BaseExceptionGroup) -> BaseException | None:
+    while isinstance(group, BaseExceptionGroup):
+        if len(group.exceptions) != 1:
+            return None
+        group = group.exceptions[0]
+    return group
 
 
 @contextlib.asynccontextmanager

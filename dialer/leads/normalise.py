@@ -31,6 +31,7 @@ STANDARD_FIELDS = (
     "phone", "alt_phones", "first_name", "last_name", "email", "address", "city", "region",
     "postal_code", "country", "timezone", "customer_key", "status", "called_count",
 )
+_STANDARD = frozenset(STANDARD_FIELDS)
 # Text columns the character rules (--strip-chars) apply to.
 TEXT_FIELDS = ("first_name", "last_name", "email", "address", "city", "region", "country")
 
@@ -96,9 +97,8 @@ def parse_phone(raw: str | None, country: str) -> PhoneNumber:
 
 def _nanp_fast(cleaned: str, country: str) -> PhoneNumber | None:
     """Skip phonenumbers' (slow, regex-heavy) parse for the common NANP shapes:
-    10 digits, 1 + 10 digits, +1 + 10 digits. Validity is still phonenumbers'
-    verdict: first against the campaign's own region (cheap), then against all
-    NANP regions (a Canadian number in a US campaign is fine)."""
+    10 digits, 1 + 10 digits, +1 + 10 digits. Validity and type are still
+    phonenumbers' verdict, cached by NPA-NXX-X (see _nanp_kind)."""
     if cleaned.startswith("+1"):
         digits = cleaned[2:]
     elif len(cleaned) == 11 and cleaned[0] == "1":
@@ -107,15 +107,47 @@ def _nanp_fast(cleaned: str, country: str) -> PhoneNumber | None:
         digits = cleaned
     if len(digits) != 10 or not digits.isdigit():
         return None
-    number = PhoneNumber(country_code=1, national_number=int(digits))
-    if phonenumbers.is_valid_number_for_region(number, country):
-        return number
-    if phonenumbers.is_valid_number(number):
-        return number
-    raise RowError("invalid_phone", f"{cleaned!r} is not a valid number ({country})")
+    if _nanp_kind(country, digits) == PhoneNumberType.UNKNOWN:
+        raise RowError("invalid_phone", f"{cleaned!r} is not a valid number ({country})")
+    return PhoneNumber(country_code=1, national_number=int(digits))
+
+
+_NANP_CACHE: dict[tuple[str, str], int] = {}
+_NANP_CACHE_MAX = 1_000_000
+
+
+def _nanp_kind(country: str, national: str) -> int:
+    """phonenumbers' type of a 10-digit NANP number (UNKNOWN = invalid).
+
+    NANP numbers are allocated in blocks of NPA-NXX-X (thousands-blocks), and
+    libphonenumber's metadata never distinguishes finer than that, so the
+    answer is cached by the first 7 digits (tests/leads/test_normalise.py
+    checks this against the uncached answer). The campaign's own region is
+    tried first (one metadata set), then all NANP regions (a Canadian
+    number in a US campaign)."""
+    key = (country, national[:7])
+    kind = _NANP_CACHE.get(key)
+    if kind is None:
+        kind = _nanp_kind_uncached(country, national)
+        if len(_NANP_CACHE) >= _NANP_CACHE_MAX:
+            _NANP_CACHE.clear()
+        _NANP_CACHE[key] = kind
+    return kind
+
+
+def _nanp_kind_uncached(country: str, national: str) -> int:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(country)
+    kind = _pnu._number_type_helper(national, metadata) if metadata is not None else PhoneNumberType.UNKNOWN
+    if kind == PhoneNumberType.UNKNOWN:
+        number = PhoneNumber(country_code=1, national_number=int(national))
+        if phonenumbers.is_valid_number(number):
+            kind = phonenumbers.number_type(number)
+    return kind
 
 
 def e164(number: PhoneNumber) -> str:
+    if number.country_code == 1 and not number.italian_leading_zero:
+        return f"+1{number.national_number}"   # what format_number gives, without its overhead
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -123,13 +155,10 @@ def phone_type(number: PhoneNumber, country: str | None = None) -> str:
     """phonenumbers' number type as text. For NANP numbers this is almost always
     `fixed_line_or_mobile` (the plan does not tell); the import upgrades it to
     `mobile` from the wireless block list."""
-    kind = PhoneNumberType.UNKNOWN
-    if number.country_code == 1 and country in _NANP_REGIONS:
-        # Fast path: the campaign's own region's metadata, skipping the search
-        # over all 25 NANP regions; a number of another region falls back.
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(country)
-        kind = _pnu._number_type_helper(str(number.national_number), metadata)
-    if kind == PhoneNumberType.UNKNOWN:
+    national = str(number.national_number)
+    if number.country_code == 1 and len(national) == 10 and country in _NANP_REGIONS:
+        kind = _nanp_kind(country, national)
+    else:
         kind = phonenumbers.number_type(number)
     return PHONE_TYPES.get(kind, "unknown")
 
@@ -330,20 +359,29 @@ def _text(value: Any, strip: str) -> str | None:
     return text or None
 
 
-def _alt_phone_values(mapped: Mapping[str, Any]) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _key_roles(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(alt phone keys, custom field keys) of a mapped row's keys; rows of one
+    import share their keys, so this is worked out once."""
+    alt = tuple(k for k in keys if k == "alt_phones" or k.startswith("alt_phone"))
+    custom = tuple(k for k in keys if k not in _STANDARD and k not in alt)
+    return alt, custom
+
+
+def _alt_phone_values(mapped: Mapping[str, Any], alt_keys: tuple[str, ...]) -> list[str]:
     values: list[str] = []
-    for key, value in mapped.items():
-        if key == "alt_phones" or key == "alt_phone" or key.startswith("alt_phone_"):
-            values.extend(v for v in str(value or "").replace("|", ";").split(";") if v.strip())
+    for key in alt_keys:
+        values.extend(v for v in str(mapped.get(key) or "").replace("|", ";").split(";") if v.strip())
     return values
 
 
 def validate_row(mapped: Mapping[str, Any], ctx: ValidationContext) -> NormalisedLead:
     """Mapped fields (standard names and custom names -> text) -> NormalisedLead, or RowError."""
     number = parse_phone(mapped.get("phone"), ctx.country)
+    alt_keys, custom_keys = _key_roles(tuple(mapped))
     warnings: list[str] = []
     alt: list[str] = []
-    for raw in _alt_phone_values(mapped):
+    for raw in _alt_phone_values(mapped, alt_keys):
         try:
             alt.append(e164(parse_phone(raw, ctx.country)))
         except RowError as exc:
@@ -369,10 +407,8 @@ def validate_row(mapped: Mapping[str, Any], ctx: ValidationContext) -> Normalise
     lead.timezone, lead.timezones, tz_warnings = resolve_timezone(
         zone_fields, ctx.rules, ctx.campaign_timezone, number)
     warnings.extend(tz_warnings)
-    for key, value in mapped.items():
-        if key in STANDARD_FIELDS or key.startswith("alt_phone"):
-            continue
-        text = _text(value, ctx.strip_chars)
+    for key in custom_keys:
+        text = _text(mapped[key], ctx.strip_chars)
         if text is not None:
             lead.fields[key] = text
     lead.warnings = warnings

@@ -136,3 +136,24 @@ def test_validate_row_status_rules():
     with pytest.raises(RowError) as info:
         validate_row({"phone": "2125550123", "called_count": "-1"}, ctx)
     assert info.value.reason == "bad_called_count"
+
+
+def test_nanp_cache_by_thousands_block_matches_phonenumbers():
+    """The NPA-NXX-X cache gives phonenumbers' own answer for any last 3 digits."""
+    import random
+
+    import phonenumbers
+
+    from dialer.leads.normalise import _nanp_kind, _nanp_kind_uncached
+
+    rng = random.Random(3)
+    for _ in range(3000):
+        prefix = str(rng.randint(2000000, 9999999))
+        for country in ("US", "CA"):
+            _nanp_kind(country, prefix + "000")  # fill the cache from one number of the block
+            for tail in (rng.randint(0, 999) for _ in range(3)):
+                national = f"{prefix}{tail:03d}"
+                assert _nanp_kind(country, national) == _nanp_kind_uncached(country, national), national
+                number = phonenumbers.parse("+1" + national)
+                valid = _nanp_kind(country, national) != phonenumbers.PhoneNumberType.UNKNOWN
+                assert valid == phonenumbers.is_valid_number(number), national
