@@ -15,6 +15,9 @@ COMMAND_MODULES = [
     "dialer.cli.db",
     "dialer.cli.campaign",
     "dialer.cli.demo",
+    "dialer.cli.lead_ops",
+    "dialer.cli.validation",
+    "dialer.cli.bulk_edit",
 ]
 
 

@@ -68,6 +68,7 @@ class CampaignRules:
     outcome_status: dict[str, str]
     hours: Hours = Hours()
     timezone: str = "America/New_York"
+    country: str = "US"
     validation: bool = False
     callback_grace: dt.timedelta = dt.timedelta(minutes=15)
     callback_grace_action: str = "anyone"

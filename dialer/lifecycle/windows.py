@@ -81,7 +81,16 @@ class HoursWindow:
         return None
 
 
-def lead_window(rules, timezone: str | None, timezones: Sequence[str] | None) -> Window:
-    """The window for one lead under a campaign's rules."""
-    zones = list(timezones or []) or [timezone or rules.timezone]
-    return HoursWindow(zones, rules.hours)
+def lead_window(rules, lead: dict) -> Window:
+    """The window for one lead (a dict with timezone, timezones, region, country).
+
+    The compliance package's `CallingWindow` (state rules, holidays, DST) when
+    it is installed; the campaign-hours window otherwise.
+    """
+    zones = list(lead.get("timezones") or []) or [lead.get("timezone") or rules.timezone]
+    try:
+        from dialer.compliance.windows import CallingWindow
+    except ImportError:  # pragma: no cover - until the compliance package is merged
+        return HoursWindow(zones, rules.hours)
+    return CallingWindow.for_lead((rules.hours.start, rules.hours.end), rules.hours.days, rules.hours.holidays,
+                                  zones, lead.get("region"), lead.get("country") or rules.country)

@@ -66,7 +66,7 @@ class Finished:
 
 
 def default_window(rules: CampaignRules, lead: dict) -> Window:
-    return lead_window(rules, lead["timezone"], lead["timezones"])
+    return lead_window(rules, lead)
 
 
 async def start_attempts(conn, starts: Sequence[AttemptStart]) -> list[int]:
@@ -122,7 +122,7 @@ async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
     # Lock the leads in id order (no deadlock between concurrent batches) and
     # read their state under the lock: the new values are absolute.
     leads = {r["id"]: dict(r) for r in await conn.fetch(
-        "SELECT id, campaign_id, status, call_mode, attempts, timezone, timezones FROM lead "
+        "SELECT id, campaign_id, status, call_mode, attempts, timezone, timezones, region, country FROM lead "
         "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
         sorted({r["lead_id"] for r in attempts if r["lead_id"] is not None}))}
     rules = dict(rules or {})

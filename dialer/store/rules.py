@@ -17,7 +17,7 @@ async def load_rules(conn, campaign_ids: Iterable[int]) -> dict[int, CampaignRul
     if not ids:
         return {}
     campaigns = await conn.fetch(
-        """SELECT id, name, timezone, calling_start, calling_end, calling_days, holidays, validation,
+        """SELECT id, name, timezone, country, calling_start, calling_end, calling_days, holidays, validation,
                   callback_grace, callback_grace_action, editable_statuses, abandon_lockout, settings
            FROM campaign WHERE id = ANY($1::bigint[])""", ids)
     statuses: dict[int, dict] = {i: {} for i in ids}
@@ -48,7 +48,7 @@ async def load_rules(conn, campaign_ids: Iterable[int]) -> dict[int, CampaignRul
             wrap_codes=codes[c["id"]], outcome_status=outcome_status,
             hours=Hours(c["calling_start"], c["calling_end"], tuple(c["calling_days"]),
                         frozenset(c["holidays"])),
-            timezone=c["timezone"], validation=c["validation"], callback_grace=c["callback_grace"],
+            timezone=c["timezone"], country=c["country"], validation=c["validation"], callback_grace=c["callback_grace"],
             callback_grace_action=c["callback_grace_action"],
             editable_statuses=tuple(c["editable_statuses"]), abandon_lockout=c["abandon_lockout"])
     missing = [i for i in ids if i not in out]
