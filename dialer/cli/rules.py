@@ -27,6 +27,7 @@ def rules_as_dict(r) -> dict:
         "statuses": [dataclasses.asdict(s) for s in r.statuses.values()],
         "call_modes": [dataclasses.asdict(m) for m in sorted(r.modes.values(), key=lambda m: m.position)],
         "wrap_codes": [dataclasses.asdict(w) for w in r.wrap_codes.values()],
+        "problems": r.problems(),
     }
 
 
@@ -58,4 +59,6 @@ async def _show(args) -> int:
     print("\nwrap codes:")
     print_table(d["wrap_codes"], ["code", "label", "completes", "retry_after", "next_status", "adds_dnc",
                                   "needs_validation", "is_callback"])
+    for problem in d["problems"]:
+        print(f"warning: {problem}")
     return 0

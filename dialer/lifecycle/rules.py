@@ -92,3 +92,20 @@ class CampaignRules:
             known = ", ".join(sorted(self.wrap_codes)) or "none"
             raise RuleError(f"unknown wrap code {code!r} in campaign {self.name!r} (known: {known})")
         return found
+
+    def problems(self) -> list[str]:
+        """References to statuses or modes that do not exist (shown by `rules show`)."""
+        out = []
+        for outcome, code in self.outcome_status.items():
+            if code not in self.statuses:
+                out.append(f"outcome {outcome} moves leads to unknown status {code!r}")
+        for m in self.modes.values():
+            if m.exhausted_status and m.exhausted_status not in self.statuses:
+                out.append(f"call mode {m.name}: exhausted status {m.exhausted_status!r} is not a status")
+        for w in self.wrap_codes.values():
+            if w.next_status and w.next_status not in self.statuses:
+                out.append(f"wrap code {w.code}: next status {w.next_status!r} is not a status")
+        for s in self.statuses.values():
+            if s.call_mode and s.call_mode not in self.modes:
+                out.append(f"status {s.code}: call mode {s.call_mode!r} is not a call mode")
+        return out

@@ -166,3 +166,43 @@ def test_validation_commands(cli, database_url):
     assert [r["id"] for r in listing] == [a] and "ok" in listing[0]["notes"]
     out = cli("validation", "set", "99999", "confirmed")
     assert out.code == 2 and "no lead with id 99999" in out.err
+
+
+def test_rules_from_toml_config(cli, database_url, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('''
+[[campaigns]]
+name = "tomlc"
+callback_grace_minutes = 30
+callback_grace_action = "wait"
+editable_statuses = ["CAUTION", "NEW"]
+outcome_status = { machine = "NA" }
+
+[[campaigns.statuses]]
+code = "HOT"
+label = "Hot lead"
+auto_dial = true
+call_mode = "vip"
+
+[[campaigns.call_modes]]
+name = "vip"
+put_off_minutes = { no_answer = 5 }
+max_attempts = 12
+exhausted_status = "MAXED"
+
+[[campaigns.wrap_codes]]
+code = "HOTW"
+next_status = "GHOST"
+''')
+    assert cli("campaign", "load", cfg).code == 0
+    r = cli("campaign", "rules", "show", "tomlc", "--json").json()
+    assert r["callback_grace"] == 1800 and r["callback_grace_action"] == "wait"
+    assert r["editable_statuses"] == ["CAUTION", "NEW"] and r["outcome_status"]["machine"] == "NA"
+    assert {"code": "HOT", "label": "Hot lead", "auto_dial": True, "call_mode": "vip", "completed": False} \
+        in r["statuses"]
+    vip = [m for m in r["call_modes"] if m["name"] == "vip"][0]
+    assert vip["max_attempts"] == 12 and vip["put_off"] == {"no_answer": 5}
+    assert r["problems"] == ["wrap code HOTW: next status 'GHOST' is not a status"]
+    cfg.write_text('[[campaigns]]\nname = "x"\noutcome_status = { ringing = "NA" }\n')
+    out = cli("campaign", "load", cfg)
+    assert out.code == 2 and "outcome_status.ringing" in out.err
