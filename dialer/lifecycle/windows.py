@@ -85,12 +85,47 @@ def lead_window(rules, lead: dict) -> Window:
     """The window for one lead (a dict with timezone, timezones, region, country).
 
     The compliance package's `CallingWindow` (state rules, holidays, DST) when
-    it is installed; the campaign-hours window otherwise.
+    it is installed; the campaign-hours window otherwise. Windows are shared
+    between leads with the same zones and region, and remember their recent
+    answers (see `RememberingWindow`), because a batch of calls ending at the
+    same moment asks the same question many times.
     """
-    zones = list(lead.get("timezones") or []) or [lead.get("timezone") or rules.timezone]
+    zones = tuple(lead.get("timezones") or ()) or (lead.get("timezone") or rules.timezone,)
+    return _shared_window(rules.hours, zones, lead.get("region"), lead.get("country") or rules.country)
+
+
+@lru_cache(maxsize=4096)
+def _shared_window(hours: Hours, zones: tuple[str, ...], region: str | None, country: str | None) -> Window:
     try:
         from dialer.compliance.windows import CallingWindow
-    except ImportError:  # pragma: no cover - until the compliance package is merged
-        return HoursWindow(zones, rules.hours)
-    return CallingWindow.for_lead((rules.hours.start, rules.hours.end), rules.hours.days, rules.hours.holidays,
-                                  zones, lead.get("region"), lead.get("country") or rules.country)
+    except ImportError:  # pragma: no cover - without the compliance package
+        return RememberingWindow(HoursWindow(zones, hours))
+    return RememberingWindow(CallingWindow.for_lead((hours.start, hours.end), hours.days, hours.holidays,
+                                                    zones, region, country))
+
+
+class RememberingWindow:
+    """A window that remembers its last few `next_allowed` answers.
+
+    If next_allowed(a) = r, nothing in [a, r) is allowed and r is, so for any
+    t in [a, r] the answer is r too: no search needed. Exact, not approximate.
+    """
+
+    KEEP = 16
+
+    def __init__(self, window: Window):
+        self.window = window
+        self._spans: list[tuple[dt.datetime, dt.datetime]] = []
+
+    def allows(self, at: dt.datetime) -> bool:
+        return self.window.allows(at)
+
+    def next_allowed(self, at: dt.datetime) -> dt.datetime | None:
+        for begin, answer in self._spans:
+            if begin <= at <= answer:
+                return answer
+        answer = self.window.next_allowed(at)
+        if answer is not None:
+            self._spans.append((at, answer))
+            del self._spans[:-self.KEEP]
+        return answer

@@ -144,3 +144,43 @@ def test_a_lead_is_never_dialed_beyond_max_attempts(max_attempts, outcomes):
     assert lead.attempts <= max_attempts
     if lead.attempts == max_attempts:
         assert lead.status == "MAXED"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    times=st.lists(st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2026, 12, 31),
+                                timezones=st.just(UTC)), min_size=1, max_size=12),
+    zones=st.lists(st.sampled_from(ZONES), min_size=1, max_size=2, unique=True),
+    region=st.sampled_from([None, "NY", "TX", "CA", "MS"]),
+)
+def test_remembering_window_gives_the_same_answers(times, zones, region):
+    # The memo is exact: the same answers as the compliance window it wraps, in any order of questions.
+    from dialer.compliance.windows import CallingWindow
+    from dialer.lifecycle.windows import RememberingWindow
+
+    plain = CallingWindow.for_lead((dt.time(9), dt.time(21)), (1, 2, 3, 4, 5, 6), (), zones, region, "US")
+    memo = RememberingWindow(plain)
+    for at in times + sorted(times):
+        assert memo.next_allowed(at) == plain.next_allowed(at)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ended=st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2028, 12, 31),
+                       timezones=st.just(UTC)),
+    zone=st.sampled_from(["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]),
+    region=st.sampled_from([None, "NY", "TX", "CA", "MS", "FL"]),
+    outcome=st.sampled_from(RETRY_OUTCOMES),
+    attempts=st.integers(0, 4),
+)
+def test_retry_times_with_the_compliance_window(ended, zone, region, outcome, attempts):
+    # The window the store uses (campaign hours + state rules + DST): retry never early, never outside it.
+    from dialer.lifecycle.windows import lead_window
+
+    rules = default_rules()
+    window = lead_window(rules, {"timezone": zone, "timezones": None, "region": region, "country": "US"})
+    nxt = after_outcome(rules, LeadState(1, "NEW", "new", attempts), outcome, ended, window)
+    delay = rules.modes["new"].put_off_for(outcome)
+    assert nxt.next_attempt_at >= ended + delay
+    assert window.allows(nxt.next_attempt_at)
+    assert window.window.allows(nxt.next_attempt_at)
