@@ -62,7 +62,7 @@ async def bench(url: str, batch: int, leads: int, runs: int) -> None:
         rules = await store.run(load_rules, [cid])
         rng = random.Random(1)
         calls_per_run = (leads // batch // runs) * batch
-        rates, ref_rates = [], []
+        rates, ref_rates, start_ms, finish_ms = [], [], [], []
         cursor = 0
         for run in range(runs):
             t0 = time.perf_counter()
@@ -70,10 +70,14 @@ async def bench(url: str, batch: int, leads: int, runs: int) -> None:
                 chunk = ids[cursor:cursor + batch]
                 cursor += batch
                 now = START + dt.timedelta(seconds=cursor)
+                t1 = time.perf_counter()
                 attempt_ids = await store.run(start_attempts, [
                     AttemptStart(i, cid, "+12025550000", now, list_id=lid, node="bench") for i in chunk])
+                t2 = time.perf_counter()
                 await store.run(lambda conn, e: finish_attempts(conn, e, rules=rules), [
                     AttemptEnd(a, rng.choice(OUTCOMES), now + dt.timedelta(seconds=30)) for a in attempt_ids])
+                start_ms.append(1000 * (t2 - t1))
+                finish_ms.append(1000 * (time.perf_counter() - t2))
             rates.append(calls_per_run / (time.perf_counter() - t0))
             t0 = time.perf_counter()
             for _ in range(2 * (calls_per_run // batch)):
@@ -83,7 +87,9 @@ async def bench(url: str, batch: int, leads: int, runs: int) -> None:
         print(f"batch {batch}: {med:,.0f} calls/s recorded (start+finish), median of {runs} runs "
               f"({', '.join(f'{r:,.0f}' for r in rates)})")
         print(f"reference (2 trivial crossings per batch): {ref:,.0f} calls/s; ratio {med / ref:.2f}")
-        print(f"per batch: {1000 * batch / med:.1f} ms for {batch} calls")
+        print(f"per batch: {1000 * batch / med:.1f} ms for {batch} calls "
+              f"(median start_attempts {statistics.median(start_ms):.1f} ms, "
+              f"finish_attempts {statistics.median(finish_ms):.1f} ms)")
 
 
 async def _admin(url: str, sql: str) -> None:

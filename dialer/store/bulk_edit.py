@@ -58,7 +58,8 @@ class BulkPlan:
 
 
 async def plan_bulk_edit(conn, campaign_id: int, rows: Sequence[EditRow], *, lock: bool = False) -> BulkPlan:
-    campaign = await conn.fetchrow("SELECT country, editable_statuses FROM campaign WHERE id = $1", campaign_id)
+    campaign = await conn.fetchrow("SELECT country, timezone, editable_statuses FROM campaign WHERE id = $1",
+                                   campaign_id)
     leads = {r["id"]: _lead_dict(r) for r in await conn.fetch(
         f"SELECT {LEAD_COLUMNS} FROM {LEAD_FROM} WHERE l.campaign_id = $1 AND l.id = ANY($2::bigint[]) "
         f"ORDER BY l.id" + (" FOR UPDATE OF l" if lock else ""),
@@ -75,7 +76,8 @@ async def plan_bulk_edit(conn, campaign_id: int, rows: Sequence[EditRow], *, loc
             plan.not_editable.append((row.line, row.lead_id, lead["status"]))
             continue
         try:
-            changes = plan_edit(lead, lead["country"] or campaign["country"], row.values, f"line {row.line}: ")
+            changes = plan_edit(lead, campaign["country"], row.values, f"line {row.line}: ",
+                                campaign_timezone=campaign["timezone"])
         except RuleError as exc:
             errors.append(str(exc))
             continue
@@ -97,6 +99,7 @@ async def apply_bulk_edit(conn, campaign_id: int, rows: Sequence[EditRow], confi
     leads = {r["id"]: _lead_dict(r) for r in await conn.fetch(
         f"SELECT {LEAD_COLUMNS} FROM {LEAD_FROM} WHERE l.id = ANY($1::bigint[])", [c[1] for c in plan.changes])}
     for _, lead_id, changes in plan.changes:
-        await write_changes(conn, leads[lead_id], changes, now)
-        await add_note(conn, lead_id, author, "bulk edit: " + describe_changes(changes), now, kind="bulk_edit")
+        effects = await write_changes(conn, leads[lead_id], changes, now)
+        body = "bulk edit: " + describe_changes(changes) + "".join(f"; {e}" for e in effects)
+        await add_note(conn, lead_id, author, body, now, kind="bulk_edit")
     return plan

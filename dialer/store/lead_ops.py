@@ -11,7 +11,7 @@ import json
 from typing import Any, Sequence
 
 from dialer.lifecycle.callbacks import localize
-from dialer.lifecycle.edits import CUSTOM_PREFIX, check_field, clean_value, current_value
+from dialer.lifecycle.edits import CUSTOM_PREFIX, check_field, clean_value, current_value, reprocess
 from dialer.lifecycle.outcomes import LeadState
 from dialer.lifecycle.rules import RuleError
 from dialer.lifecycle.wraps import after_wrap
@@ -83,8 +83,10 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def plan_edit(lead: dict, country: str, assignments: dict[str, str], where: str = "") -> dict[str, tuple]:
-    """{field: (old, new)} for the fields that really change; RuleError on a bad field or value."""
+def plan_edit(lead: dict, country: str, assignments: dict[str, str], where: str = "",
+              campaign_timezone: str = "America/New_York") -> dict[str, tuple]:
+    """{field: (old, new)} for the fields that really change, derived ones (phone type,
+    timezone) included; RuleError on a bad field or value."""
     changes = {}
     for name, raw in assignments.items():
         label = f"{where}{name}" if where else name
@@ -93,10 +95,14 @@ def plan_edit(lead: dict, country: str, assignments: dict[str, str], where: str 
         old = current_value(lead, name)
         if new != old and not (new is None and old in ("", None)):
             changes[name] = (old, new)
+    try:
+        changes.update(reprocess(lead, changes, country, campaign_timezone))
+    except ValueError as exc:   # the import's RowError: the lead's stored phone no longer parses
+        raise RuleError(f"{where}{exc}") from None
     return changes
 
 
-async def write_changes(conn, lead: dict, changes: dict[str, tuple], now: dt.datetime) -> None:
+async def write_changes(conn, lead: dict, changes: dict[str, tuple], now: dt.datetime) -> list[str]:
     """Store planned changes and their effects (DNC as on import)."""
     columns = {k: new for k, (_, new) in changes.items() if not k.startswith(CUSTOM_PREFIX)}
     custom = {k[len(CUSTOM_PREFIX):]: new for k, (_, new) in changes.items() if k.startswith(CUSTOM_PREFIX)}
@@ -107,12 +113,13 @@ async def write_changes(conn, lead: dict, changes: dict[str, tuple], now: dt.dat
     if custom:
         args.append(json.dumps(custom))
         sets.append(f"fields = fields || ${len(args) + 1}::jsonb")
-    if "timezone" in columns:
-        sets.append("timezones = NULL")   # an explicit zone replaces the guessed set
     args.append(now)
     sets.append(f"updated_at = ${len(args) + 1}")
     await conn.execute(f"UPDATE lead SET {', '.join(sets)} WHERE id = $1", lead["id"], *args)
+    effects = []
     if "phone" in columns:
+        # As on import: a number on the do-not-call list (account-wide or this
+        # campaign's) finishes the lead; another lead with the number is noted.
         on_dnc = await conn.fetchval(
             "SELECT 1 FROM dnc WHERE phone = $1 AND (campaign_id IS NULL OR campaign_id = $2)",
             columns["phone"], lead["campaign_id"])
@@ -120,17 +127,27 @@ async def write_changes(conn, lead: dict, changes: dict[str, tuple], now: dt.dat
             await conn.execute(
                 "UPDATE lead SET status = 'DNC', completed = true, next_attempt_at = NULL WHERE id = $1",
                 lead["id"])
+            effects.append("number is on the do-not-call list: status DNC")
+        dups = [r["id"] for r in await conn.fetch(
+            "SELECT id FROM lead WHERE campaign_id = $1 AND phone = $2 AND id <> $3 ORDER BY id LIMIT 5",
+            lead["campaign_id"], columns["phone"], lead["id"])]
+        if dups:
+            effects.append("duplicate: same number as lead(s) " + ", ".join(map(str, dups)))
+    return effects
 
 
 async def edit_lead(conn, lead_id: int, assignments: dict[str, str], author: str, now: dt.datetime) -> dict:
     """Change fields (re-validated like an import row); a note lists each old -> new."""
     lead = await get_lead(conn, lead_id, lock=True)
-    country = await conn.fetchval("SELECT country FROM campaign WHERE id = $1", lead["campaign_id"])
-    changes = plan_edit(lead, lead["country"] or country, assignments)
+    campaign = await conn.fetchrow("SELECT country, timezone FROM campaign WHERE id = $1", lead["campaign_id"])
+    changes = plan_edit(lead, campaign["country"], assignments, campaign_timezone=campaign["timezone"])
+    effects = []
     if changes:
-        await write_changes(conn, lead, changes, now)
-        await add_note(conn, lead_id, author, "edited: " + describe_changes(changes), now, kind="edit")
-    return {"lead_id": lead_id, "changes": {k: {"old": o, "new": n} for k, (o, n) in changes.items()}}
+        effects = await write_changes(conn, lead, changes, now)
+        body = "edited: " + describe_changes(changes) + "".join(f"; {e}" for e in effects)
+        await add_note(conn, lead_id, author, body, now, kind="edit")
+    return {"lead_id": lead_id, "changes": {k: {"old": o, "new": n} for k, (o, n) in changes.items()},
+            "effects": effects}
 
 
 async def apply_wrap(conn, lead_id: int, code: str, *, now: dt.datetime, author: str,

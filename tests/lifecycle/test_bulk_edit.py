@@ -93,3 +93,17 @@ def test_unknown_ids_are_reported_not_applied(cli, database_url, tmp_path):
     assert out.json()["not_found"] == [{"line": 3, "lead_id": 999999}]
     text = cli("leads", "bulk-edit", path, "--campaign", "c", "--map", "id=id,email=email", "--preview")
     assert "no lead 999999" in text.out
+
+
+def test_bulk_edited_phones_are_reprocessed(cli, database_url, tmp_path):
+    s, _ = _setup(database_url, tmp_path)
+    path = tmp_path / "phones.csv"
+    path.write_text(f"Lead ID,Phone\n{s['leads'][0]},(213) 555-0142\n")
+    out = cli("leads", "bulk-edit", path, "--campaign", "c", "--map", "Lead ID=id,Phone=phone", "--preview", "--json")
+    assert out.json()["field_counts"] == {"phone": 1, "phone_type": 1, "timezone": 1}
+    assert cli("leads", "bulk-edit", path, "--campaign", "c", "--map", "Lead ID=id,Phone=phone",
+               "--confirm", "1").code == 0
+    row = _query(database_url, "SELECT phone, timezone FROM lead WHERE id = $1", s["leads"][0])[0]
+    assert row == {"phone": "+12135550142", "timezone": "America/Los_Angeles"}
+    [note] = _query(database_url, "SELECT body FROM lead_note")
+    assert "phone: +12025550001 -> +12135550142" in note["body"] and "America/Los_Angeles" in note["body"]

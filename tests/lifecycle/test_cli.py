@@ -206,3 +206,27 @@ next_status = "GHOST"
     cfg.write_text('[[campaigns]]\nname = "x"\noutcome_status = { ringing = "NA" }\n')
     out = cli("campaign", "load", cfg)
     assert out.code == 2 and "outcome_status.ringing" in out.err
+
+
+def test_edit_reprocesses_like_an_import(cli, database_url):
+    s = _seed(database_url, 2)
+    a, b = s["leads"]
+    # A Los Angeles number: the zone follows the number, the type is worked out again.
+    out = cli("lead", "edit", a, "phone=213-555-0142", "--json")
+    assert out.code == 0, out
+    row = _query(database_url, "SELECT phone, timezone, phone_type FROM lead WHERE id = $1", a)[0]
+    assert row["phone"] == "+12135550142" and row["timezone"] == "America/Los_Angeles" and row["phone_type"]
+    # The state, when given, places the lead (the import's state table); a typed zone wins over both.
+    cli("lead", "edit", a, "region=TX")
+    assert _query(database_url, "SELECT timezone FROM lead WHERE id = $1", a)[0]["timezone"] == "America/Chicago"
+    cli("lead", "edit", a, "timezone=America/Denver", "postal_code=501")
+    row = _query(database_url, "SELECT timezone, postal_code FROM lead WHERE id = $1", a)[0]
+    assert row == {"timezone": "America/Denver", "postal_code": "00501"}
+    # A number on the DNC list finishes the lead; one already used by another lead is noted.
+    _query(database_url, "INSERT INTO dnc (phone) VALUES ('+12025550150') RETURNING phone")
+    out = cli("lead", "edit", b, "phone=+1 202 555 0150", "--json").json()
+    assert "do-not-call" in out["effects"][0]
+    assert _query(database_url, "SELECT status, completed FROM lead WHERE id = $1", b)[0] == \
+        {"status": "DNC", "completed": True}
+    out = cli("lead", "edit", a, "phone=+1 202 555 0150", "--json").json()
+    assert any(f"lead(s) {b}" in e for e in out["effects"])
