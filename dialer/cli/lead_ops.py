@@ -193,13 +193,14 @@ async def _search(args) -> int:
         if not sep:
             raise CliError(f"--field {item!r}: expected NAME=VALUE")
         q["fields"][name.strip()] = value
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else SEARCH_COLUMNS
+    from dialer.store.lead_ops import COLUMN_NAMES
+
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else SEARCH_COLUMNS
+    unknown = [c for c in columns if c not in COLUMN_NAMES and not c.startswith("fields.")]
+    if unknown:
+        raise CliError(f"--columns: no column {unknown[0]!r} (known: {', '.join(COLUMN_NAMES)}, fields.NAME)")
     async with store_for(args) as store:
         rows = await store.run(search_leads, q)
-    if rows:
-        unknown = [c for c in columns if c not in rows[0] and not c.startswith("fields.")]
-        if unknown:
-            raise CliError(f"--columns: no column {unknown[0]!r}")
     for r in rows:
         for c in columns:
             if c.startswith("fields."):

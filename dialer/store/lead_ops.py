@@ -25,6 +25,8 @@ LEAD_COLUMNS = """l.id, l.campaign_id, c.name AS campaign, l.list_id, ll.name AS
     l.country, l.timezone, l.timezones, l.fields, l.source, l.status, l.call_mode, l.priority, l.attempts,
     l.next_attempt_at, l.last_attempt_at, l.last_contacted_at, l.last_outcome, l.wrap_code, l.completed,
     l.contact_status, l.valid, l.lease_owner, l.lease_expires_at, l.created_at, l.updated_at"""
+# The names a row of LEAD_COLUMNS has (for --columns).
+COLUMN_NAMES = tuple(c.strip().split(" AS ")[-1].split(".")[-1] for c in LEAD_COLUMNS.split(","))
 LEAD_FROM = "lead l JOIN campaign c ON c.id = l.campaign_id JOIN lead_list ll ON ll.id = l.list_id"
 
 
@@ -325,3 +327,11 @@ async def search_leads(conn, q: dict[str, Any]) -> list[dict]:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY l.id LIMIT {arg(limit)}"
     return [_lead_dict(r) for r in await conn.fetch(sql, *args)]
+
+
+async def notes_joined(conn, lead_ids: Sequence[int]) -> dict[int, str]:
+    """Each lead's notes in time order, joined by '; ' (how exports and reports show them)."""
+    rows = await conn.fetch(
+        """SELECT lead_id, string_agg(body, '; ' ORDER BY created_at, id) AS notes FROM lead_note
+           WHERE lead_id = ANY($1::bigint[]) GROUP BY lead_id""", list(lead_ids))
+    return {r["lead_id"]: r["notes"] for r in rows}

@@ -230,3 +230,9 @@ def test_edit_reprocesses_like_an_import(cli, database_url):
         {"status": "DNC", "completed": True}
     out = cli("lead", "edit", a, "phone=+1 202 555 0150", "--json").json()
     assert any(f"lead(s) {b}" in e for e in out["effects"])
+
+
+def test_search_rejects_unknown_columns_even_with_no_rows(cli, database_url):
+    _seed(database_url, 1)
+    out = cli("lead", "search", "--status", "NOPE", "--columns", "id,shoe")
+    assert out.code == 2 and "--columns: no column 'shoe'" in out.err

@@ -9,7 +9,7 @@ from dialer.lifecycle.callbacks import may_take
 from dialer.lifecycle.rules import RuleError
 from dialer.store.callbacks import due_callbacks
 from dialer.store.campaigns import NotFound
-from dialer.store.lead_ops import apply_wrap, show_lead
+from dialer.store.lead_ops import apply_wrap, notes_joined, show_lead
 from dialer.store.validation import set_contact_status, validation_listing
 
 from .dbhelpers import NOW, lead_row, seed
@@ -79,6 +79,8 @@ async def test_validation_flow_keeps_notes_and_rejected_leave_listing(store):
     assert [(n["author"], n["kind"]) for n in shown["notes"]] == \
         [("alice", "wrap"), ("val1", "validation"), ("val2", "validation")]
     assert shown["notes_joined"].count("; ") == 2 and "fake name" in shown["notes_joined"]
+    joined = await store.run(notes_joined, [first, second])
+    assert joined[second] == shown["notes_joined"] and joined[first].startswith("wrap LEAD; validation")
 
 
 async def test_validation_refuses_leads_not_held_and_bad_statuses(store):
