@@ -22,6 +22,9 @@ COMMAND_MODULES = [
     "dialer.cli.dnc",
     "dialer.cli.wireless",
     "dialer.cli.export",
+    "dialer.cli.lead_ops",
+    "dialer.cli.validation",
+    "dialer.cli.bulk_edit",
 ]
 
 

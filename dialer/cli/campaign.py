@@ -34,6 +34,10 @@ def register(sub) -> None:
     add_json_flag(p)
     p.set_defaults(func=lambda a: run(_show, a))
 
+    from .rules import register_rules
+
+    register_rules(csub)
+
     p = csub.add_parser("load", help="create or update the campaigns in a config file")
     p.add_argument("config", help="TOML file (see config/example.toml)")
     add_json_flag(p)

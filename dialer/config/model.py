@@ -102,6 +102,15 @@ class WrapCodeConfig:
 
 
 @dataclass
+class StatusConfig:
+    code: str = field(metadata={"check": _check_name})
+    label: str = ""
+    auto_dial: bool = False                   # leads in this status are dialed automatically
+    call_mode: str | None = None
+    completed: bool = False
+
+
+@dataclass
 class PacingConfig:
     target_abandon_rate: float = field(default=0.03, metadata={"check": _check_fraction})
     max_lines_per_operator: float = field(default=3.0, metadata={"check": _check_positive})
@@ -131,7 +140,17 @@ class CampaignConfig:
     lists: list[ListConfig] = field(default_factory=list)
     call_modes: list[CallModeConfig] = field(default_factory=list)
     wrap_codes: list[WrapCodeConfig] = field(default_factory=list)
+    statuses: list[StatusConfig] = field(default_factory=list)
+    outcome_status: dict[str, str] = field(default_factory=dict)   # outcome -> status code
+    callback_grace_minutes: float = field(default=15.0, metadata={"check": _check_not_negative})
+    callback_grace_action: Literal["anyone", "wait"] = "anyone"
+    editable_statuses: list[str] = field(default_factory=lambda: ["CAUTION"])
     pacing: PacingConfig = field(default_factory=PacingConfig)
+
+    def __post_init__(self) -> None:
+        for outcome in self.outcome_status:
+            if outcome not in OUTCOMES:
+                raise ValueError(f"outcome_status.{outcome}: not an outcome ({', '.join(OUTCOMES)})")
 
 
 @dataclass

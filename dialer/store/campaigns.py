@@ -91,7 +91,11 @@ async def apply_campaign_config(conn, cfg) -> tuple[dict, bool]:
         "abandon_lockout": (dt.timedelta(hours=cfg.abandon_lockout_hours)
                             if cfg.abandon_lockout_hours is not None else None),
         "max_daily_attempts_per_number": cfg.max_daily_attempts_per_number,
-        "settings": {"pacing": _jsonable(vars(cfg.pacing))},
+        "settings": {"pacing": _jsonable(vars(cfg.pacing)),
+                     **({"outcome_status": dict(cfg.outcome_status)} if cfg.outcome_status else {})},
+        "callback_grace": dt.timedelta(minutes=cfg.callback_grace_minutes),
+        "callback_grace_action": cfg.callback_grace_action,
+        "editable_statuses": list(cfg.editable_statuses),
     }
     existing = await conn.fetchval("SELECT id FROM campaign WHERE name = $1", cfg.name)
     if existing is None:
@@ -112,6 +116,16 @@ async def apply_campaign_config(conn, cfg) -> tuple[dict, bool]:
         campaign = await find_campaign(conn, existing)
         created = False
     cid = campaign["id"]
+    await conn.execute(
+        "UPDATE campaign SET callback_grace = $2, callback_grace_action = $3, editable_statuses = $4 WHERE id = $1",
+        cid, spec["callback_grace"], spec["callback_grace_action"], spec["editable_statuses"])
+    for st in cfg.statuses:
+        await conn.execute(
+            """INSERT INTO lead_status (campaign_id, code, label, auto_dial, call_mode, completed)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (campaign_id, code) DO UPDATE SET label = EXCLUDED.label,
+                   auto_dial = EXCLUDED.auto_dial, call_mode = EXCLUDED.call_mode, completed = EXCLUDED.completed""",
+            cid, st.code, st.label or st.code, st.auto_dial, st.call_mode, st.completed)
     for lst in cfg.lists:
         await conn.execute(
             """INSERT INTO lead_list (campaign_id, name, to_dial, weight, strategy, active)

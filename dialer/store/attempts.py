@@ -1,0 +1,192 @@
+"""Units of work the engine runs on every call, batched.
+
+`start_attempts` writes the attempt rows BEFORE the INVITEs leave (a crash
+leaves evidence, never a silent dial). `finish_attempts` closes attempts with
+their outcomes and moves each lead to its next state (attempts + 1, status,
+call mode, next attempt time inside the lead's calling window, exhausted
+status at max attempts, completed flag, lease released) in the caller's one
+transaction. Both take lists so the engine can flush a few hundred calls per
+crossing: the statement count per batch is constant (unnest arrays), not per
+call.
+
+All times come from the caller's `dialer.clock.Clock`, never the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from dialer.lifecycle.outcomes import LeadState, NextState, after_outcome
+from dialer.lifecycle.rules import OUTCOMES, CampaignRules, RuleError
+from dialer.lifecycle.windows import Window, lead_window
+
+from .rules import load_rules
+
+WindowFactory = Callable[[CampaignRules, dict], Window]
+
+
+@dataclass(frozen=True)
+class AttemptStart:
+    lead_id: int
+    campaign_id: int
+    called_number: str
+    started_at: dt.datetime
+    list_id: int | None = None
+    node: str | None = None
+    trunk: str | None = None
+    call_id: str | None = None
+    caller_number: str | None = None
+    lead_timezone: str | None = None
+    lead_region: str | None = None
+    call_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptEnd:
+    attempt_id: int
+    outcome: str
+    ended_at: dt.datetime
+    sip_status: int | None = None
+    ringing_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    bridged_at: dt.datetime | None = None
+    operator_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What happened to one attempt's lead (None fields: the lead is gone)."""
+
+    attempt_id: int
+    lead_id: int | None
+    next: NextState | None
+    already_closed: bool = False
+
+
+def default_window(rules: CampaignRules, lead: dict) -> Window:
+    return lead_window(rules, lead)
+
+
+async def start_attempts(conn, starts: Sequence[AttemptStart]) -> list[int]:
+    """Insert one attempt row per start; return their ids in the same order."""
+    if not starts:
+        return []
+    # Ids are drawn first so the returned order is the input order by construction.
+    ids = [r[0] for r in await conn.fetch(
+        "SELECT nextval('attempt_id_seq') FROM generate_series(1, $1)", len(starts))]
+    cols = list(zip(*[(i, s.lead_id, s.campaign_id, s.list_id, s.node, s.trunk, s.call_id, s.called_number,
+                       s.caller_number, s.lead_timezone, s.lead_region, s.call_mode, s.started_at)
+                      for i, s in zip(ids, starts)]))
+    await conn.execute(
+        """INSERT INTO attempt (id, lead_id, campaign_id, list_id, node, trunk, call_id, called_number,
+                                caller_number, lead_timezone, lead_region, call_mode, started_at)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
+                                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                                $12::text[], $13::timestamptz[])""",
+        *[list(c) for c in cols])
+    # The lead's own record of the attempt time, for "why was it called at 20:58?".
+    await conn.execute(
+        """UPDATE lead SET last_attempt_at = u.t FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, t)
+           WHERE lead.id = u.id""", list(cols[1]), list(cols[12]))
+    return ids
+
+
+async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
+                          rules: dict[int, CampaignRules] | None = None,
+                          window_for: WindowFactory = default_window) -> list[Finished]:
+    """Close attempts and move their leads on, all in the caller's transaction.
+
+    `rules` may be passed in (the engine caches them per campaign); missing
+    campaigns are loaded. Attempts already closed are left alone (a retried
+    flush is harmless) and reported with `already_closed`. An unknown attempt
+    id or outcome raises RuleError before anything is written.
+    """
+    if not ends:
+        return []
+    ids = [e.attempt_id for e in ends]
+    if len(set(ids)) != len(ids):
+        raise RuleError("the same attempt id is finished twice in one batch")
+    attempts = await conn.fetch(
+        "SELECT id, lead_id, campaign_id, ended_at FROM attempt WHERE id = ANY($1::bigint[]) "
+        "ORDER BY id FOR UPDATE", ids)
+    by_attempt = {r["id"]: r for r in attempts}
+    unknown = [i for i in ids if i not in by_attempt]
+    if unknown:
+        raise RuleError(f"no attempt with id {unknown[0]}")
+    bad = [e for e in ends if e.outcome not in OUTCOMES]
+    if bad:
+        raise RuleError(f"attempt {bad[0].attempt_id}: unknown outcome {bad[0].outcome!r} "
+                        f"(one of {', '.join(OUTCOMES)})")
+    # Lock the leads in id order (no deadlock between concurrent batches) and
+    # read their state under the lock: the new values are absolute.
+    leads = {r["id"]: dict(r) for r in await conn.fetch(
+        "SELECT id, campaign_id, status, call_mode, attempts, timezone, timezones, region, country FROM lead "
+        "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+        sorted({r["lead_id"] for r in attempts if r["lead_id"] is not None}))}
+    rules = dict(rules or {})
+    missing = {r["campaign_id"] for r in leads.values()} - set(rules)
+    if missing:
+        rules.update(await load_rules(conn, missing))
+
+    results: list[Finished] = []
+    closing: list[AttemptEnd] = []
+    moved: dict[int, tuple] = {}
+    for e in ends:
+        row = by_attempt[e.attempt_id]
+        if row["ended_at"] is not None:
+            results.append(Finished(e.attempt_id, row["lead_id"], None, already_closed=True))
+            continue
+        closing.append(e)
+        lead = leads.get(row["lead_id"])
+        if lead is None:
+            # Lead deleted mid-call: close the attempt, nothing to move.
+            results.append(Finished(e.attempt_id, None, None))
+            continue
+        r = rules[lead["campaign_id"]]
+        state = LeadState(lead["id"], lead["status"], lead["call_mode"], lead["attempts"], lead["timezone"],
+                          lead["timezones"])
+        nxt = after_outcome(r, state, e.outcome, e.ended_at, window_for(r, lead))
+        results.append(Finished(e.attempt_id, lead["id"], nxt))
+        # Two attempts on one lead in a batch (several numbers dialed) chain.
+        lead.update(status=nxt.status, call_mode=nxt.call_mode, attempts=nxt.attempts)
+        contacted = (e.answered_at or e.ended_at) if nxt.contacted else moved.get(lead["id"], (None,) * 7)[6]
+        moved[lead["id"]] = (lead["id"], nxt.status, nxt.call_mode, nxt.next_attempt_at, nxt.completed,
+                             nxt.attempts, contacted, e.outcome, e.ended_at)
+
+    if closing:
+        await conn.execute(
+            """UPDATE attempt SET outcome = u.outcome, ended_at = u.ended_at, sip_status = u.sip_status,
+                   ringing_at = coalesce(u.ringing_at, attempt.ringing_at),
+                   answered_at = coalesce(u.answered_at, attempt.answered_at),
+                   bridged_at = coalesce(u.bridged_at, attempt.bridged_at),
+                   operator_id = coalesce(u.operator_id, attempt.operator_id)
+               FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::timestamptz[],
+                           $6::timestamptz[], $7::timestamptz[], $8::bigint[])
+                    AS u(id, outcome, ended_at, sip_status, ringing_at, answered_at, bridged_at, operator_id)
+               WHERE attempt.id = u.id""",
+            *[list(c) for c in zip(*[(e.attempt_id, e.outcome, e.ended_at, e.sip_status, e.ringing_at,
+                                      e.answered_at, e.bridged_at, e.operator_id) for e in closing])])
+    if moved:
+        await _update_leads(conn, list(moved.values()))
+    return results
+
+
+async def _update_leads(conn, updates: list[tuple]) -> None:
+    cols = [list(c) for c in zip(*updates)]
+    await conn.execute(
+        """UPDATE lead SET status = u.status, call_mode = u.call_mode, next_attempt_at = u.next_at,
+               completed = u.completed, attempts = u.attempts, last_outcome = u.outcome,
+               last_contacted_at = coalesce(u.contacted_at, lead.last_contacted_at),
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = u.ended_at
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[], $6::int[],
+                       $7::timestamptz[], $8::text[], $9::timestamptz[])
+                AS u(id, status, call_mode, next_at, completed, attempts, contacted_at, outcome, ended_at)
+           WHERE lead.id = u.id""", *cols)
+    # Due callbacks of these leads have now been dialed.
+    await conn.execute(
+        """UPDATE callback SET done_at = u.ended_at
+           FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, ended_at)
+           WHERE callback.lead_id = u.id AND callback.done_at IS NULL AND callback.due_at <= u.ended_at""",
+        cols[0], cols[8])

@@ -1,0 +1,63 @@
+"""Unit of work: load campaigns' lifecycle rules (statuses, call modes, wrap codes, hours)."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from dialer.lifecycle.rules import CallMode, CampaignRules, Hours, Status, WrapCode
+
+from . import defaults
+from .campaigns import NotFound, find_campaign
+
+
+async def load_rules(conn, campaign_ids: Iterable[int]) -> dict[int, CampaignRules]:
+    """Rules for each campaign id, in four queries whatever the number of campaigns."""
+    ids = sorted(set(campaign_ids))
+    if not ids:
+        return {}
+    campaigns = await conn.fetch(
+        """SELECT id, name, timezone, country, calling_start, calling_end, calling_days, holidays, validation,
+                  callback_grace, callback_grace_action, editable_statuses, abandon_lockout, settings
+           FROM campaign WHERE id = ANY($1::bigint[])""", ids)
+    statuses: dict[int, dict] = {i: {} for i in ids}
+    for r in await conn.fetch("SELECT * FROM lead_status WHERE campaign_id = ANY($1::bigint[])", ids):
+        statuses[r["campaign_id"]][r["code"]] = Status(r["code"], r["label"], r["auto_dial"], r["call_mode"],
+                                                       r["completed"])
+    modes: dict[int, dict] = {i: {} for i in ids}
+    for r in await conn.fetch("SELECT * FROM call_mode WHERE campaign_id = ANY($1::bigint[])", ids):
+        put_off = r["put_off"]
+        if isinstance(put_off, str):
+            put_off = json.loads(put_off)
+        modes[r["campaign_id"]][r["name"]] = CallMode(
+            r["name"], r["new_lead_priority"], r["time_on_standard"],
+            {k: int(v) for k, v in put_off.items()}, r["max_attempts"], r["exhausted_status"], r["position"])
+    codes: dict[int, dict] = {i: {} for i in ids}
+    for r in await conn.fetch("SELECT * FROM wrap_code WHERE campaign_id = ANY($1::bigint[])", ids):
+        codes[r["campaign_id"]][r["code"]] = WrapCode(
+            r["code"], r["label"], r["completes"], r["retry_after"], r["next_status"], r["adds_dnc"],
+            r["needs_validation"], r["is_callback"])
+    out = {}
+    for c in campaigns:
+        settings = c["settings"]
+        if isinstance(settings, str):
+            settings = json.loads(settings)
+        outcome_status = {**defaults.OUTCOME_STATUS, **(settings or {}).get("outcome_status", {})}
+        out[c["id"]] = CampaignRules(
+            campaign_id=c["id"], name=c["name"], statuses=statuses[c["id"]], modes=modes[c["id"]],
+            wrap_codes=codes[c["id"]], outcome_status=outcome_status,
+            hours=Hours(c["calling_start"], c["calling_end"], tuple(c["calling_days"]),
+                        frozenset(c["holidays"])),
+            timezone=c["timezone"], country=c["country"], validation=c["validation"], callback_grace=c["callback_grace"],
+            callback_grace_action=c["callback_grace_action"],
+            editable_statuses=tuple(c["editable_statuses"]), abandon_lockout=c["abandon_lockout"])
+    missing = [i for i in ids if i not in out]
+    if missing:
+        raise NotFound(f"no campaign with id {missing[0]}")
+    return out
+
+
+async def campaign_rules(conn, ref: str | int) -> CampaignRules:
+    """One campaign's rules, by id or name."""
+    campaign = await find_campaign(conn, ref)
+    return (await load_rules(conn, [campaign["id"]]))[campaign["id"]]
