@@ -99,7 +99,8 @@ class AbandonController:
         base = max(self.target - self.margin(), 0.2 * self.target)
         w = self.windows
         slack = (base * w.day_live - w.day_abandoned) / self.budget_horizon
-        aim = min(max(base + slack, 0.3 * base), 1.3 * base)
+        # Spending slack never aims above the target itself.
+        aim = min(max(base + slack, 0.3 * base), 1.3 * base, self.target - self.base_margin)
         live, abandoned = w.hour_counts(now)
         if live >= 30 and abandoned / live > self.hour_limit:
             aim = min(aim, 0.5 * base)

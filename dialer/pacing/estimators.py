@@ -51,6 +51,7 @@ class DurationEstimate:
         self.observations = 0.0
         self._memory = memory
         self._tail: list[float] | None = None
+        self._stale = 0.0
 
     def observe(self, seconds: float) -> None:
         self._counts[min(max(int(seconds / GRID), 0), self.bins - 1)] += 1.0
@@ -58,7 +59,12 @@ class DurationEstimate:
         if self.observations > self._memory:
             self._counts = [c * 0.5 for c in self._counts]
             self.observations *= 0.5
-        self._tail = None
+        # Rebuilding the tail costs `bins` steps; do it once the data moved by 2 % (and always
+        # for the first 50 observations, when each one matters).
+        self._stale += 1.0
+        if self._stale >= max(1.0, 0.02 * self.observations) or self.observations <= 50:
+            self._tail = None
+            self._stale = 0.0
 
     def tail(self) -> list[float]:
         """tail[i] = weight of durations >= i*GRID (length bins + 1, tail[bins] = 0)."""
@@ -139,6 +145,7 @@ class CallTimingEstimate:
         self.live_observations = 0.0
         self._memory = memory
         self._cache: tuple[list[float], list[float]] | None = None
+        self._stale = 0.0
 
     def observe(self, age: float, live: bool) -> None:
         j = min(max(int(age / GRID), 0), self.bins - 1)
@@ -152,7 +159,10 @@ class CallTimingEstimate:
             self._live = [c * 0.5 for c in self._live]
             self.observations *= 0.5
             self.live_observations *= 0.5
-        self._cache = None
+        self._stale += 1.0
+        if self._stale >= max(1.0, 0.01 * self.observations) or self.observations <= 200:
+            self._cache = None
+            self._stale = 0.0
 
     def tails(self) -> tuple[list[float], list[float]]:
         """(live_tail, all_tail): weight resolving at age >= i*GRID, length bins + 1."""
@@ -185,7 +195,9 @@ class CallTimingEstimate:
             return [0.0] * steps
         inv = 1.0 / all_tail[i]
         top = live_tail[i]
-        return [(top - live_tail[min(i + s, n)]) * inv for s in range(1, steps + 1)]
+        window = live_tail[i + 1:i + 1 + steps]
+        window += [0.0] * (steps - len(window))
+        return [(top - rest) * inv for rest in window]
 
     def answer_time_weights(self, steps: int) -> list[float]:
         """P(a live answer comes in grid step s (age in [(s-1)*GRID, s*GRID))), s in 1..steps."""

@@ -51,7 +51,6 @@ class PredictivePacer(Pacer):
         self.steps = int(cfg.ring_timeout_seconds / GRID)
         self._fallback = ProgressivePacer(cfg)
         self._wrap_quantiles: list[float] | None = None
-        self.last_risk = 0.0
 
     # ---- learning -------------------------------------------------------------------------
     def observe(self, event: Event) -> None:
@@ -80,8 +79,10 @@ class PredictivePacer(Pacer):
                 continue
             start = int((now - since + BRIDGE_LIMIT) / GRID)
             inv = 1.0 / base
-            for k in range(steps):
-                p = 1.0 - wrap_tail[min(start + k + 1, nw)] * inv
+            window = wrap_tail[start + 1:start + 1 + steps]
+            window += [0.0] * (steps - len(window))
+            for k, rest in enumerate(window):
+                p = 1.0 - rest * inv
                 mean[k] += p
                 var[k] += p * (1.0 - p)
         talking = list(snap.talking_since) + [now] * snap.reserved_operators
@@ -103,10 +104,14 @@ class PredictivePacer(Pacer):
                     inv = share / base
                     probs = [0.0] * steps
                     for w in shifts:
-                        for k in range(steps):
-                            x = (k + 1) * GRID + BRIDGE_LIMIT - w
-                            if x > 0:
-                                probs[k] += (base - talk_tail[min(int((elapsed + x) / GRID), nt)]) * inv
+                        # x = (k+1)*GRID + 2 - w seconds more: only k with x > 0 can be free.
+                        first = max(0, math.ceil((w - BRIDGE_LIMIT) / GRID - 1e-9))
+                        start = int((elapsed + BRIDGE_LIMIT - w) / GRID) + 1
+                        lo = max(start + first, 0)
+                        window = talk_tail[lo:start + steps] if start + steps > 0 else []
+                        window += [0.0] * (steps - first - len(window))
+                        for k, rest in enumerate(window, first):
+                            probs[k] += (base - rest) * inv
                     for k, p in enumerate(probs):
                         mean[k] += p
                         var[k] += p * (1.0 - p)
@@ -124,30 +129,50 @@ class PredictivePacer(Pacer):
                 var[k] += n * q * (1.0 - q)
         return mean, var
 
-    def risk_curve(self, snap: Snapshot, max_extra: int) -> list[float]:
-        """risk[j] = P(abandon | live) for the (j+1)-th extra call launched now, j < max_extra."""
+    def risk_model(self, snap: Snapshot):
+        """A function j -> P(abandon | live) for the (j+1)-th extra call launched now."""
         s_mean, s_var = self._supply(snap)
         d_mean, d_var = self._demand(snap)
         steps = self.steps
         q = self.timing.live_by_grid(0.0, steps)
         weights = self.timing.answer_time_weights(steps)
-        grid = [(weights[k], s_mean[k] - d_mean[k], s_var[k] + d_var[k], q[k], q[k] * (1 - q[k]))
+        grid = [(weights[k], s_mean[k] - d_mean[k] - 0.5, s_var[k] + d_var[k], q[k], q[k] * (1 - q[k]))
                 for k in range(steps) if weights[k] > 1e-4]
         total_w = sum(g[0] for g in grid) or 1.0
-        risks = []
-        for j in range(max_extra):
+        erfc, sqrt = math.erfc, math.sqrt
+
+        def risk(j: int) -> float:
             r = 0.0
             for w, m, v, qk, vk in grid:
-                m_j = m - j * qk - 0.5          # abandoned when the balance is below one operator
+                m_j = m - j * qk                # abandoned when the balance is below one operator
                 v_j = v + j * vk
                 if v_j <= 1e-12:
                     r += w if m_j < 0 else 0.0
                 else:
-                    r += w * 0.5 * math.erfc(m_j / math.sqrt(2.0 * v_j))
-            risks.append(r / total_w)
-            if risks[-1] > 0.99:
-                break
-        return risks
+                    r += w * 0.5 * erfc(m_j / sqrt(2.0 * v_j))
+            return r / total_w
+        return risk
+
+    @staticmethod
+    def largest_launch(risk, threshold: float, room: int) -> int:
+        """How many extra calls to launch: 1 + the largest j < room with risk(j) <= threshold.
+
+        risk(j) rises with j, so gallop then bisect: a handful of evaluations, not `room`.
+        """
+        if room <= 0 or risk(0) > threshold:
+            return 0
+        lo, step = 0, 1                     # invariant: risk(lo) <= threshold
+        while lo + step < room and risk(lo + step) <= threshold:
+            lo += step
+            step *= 2
+        hi = min(lo + step, room)           # hi == room, or risk(hi) > threshold
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if risk(mid) <= threshold:
+                lo = mid
+            else:
+                hi = mid
+        return lo + 1
 
     def decide(self, snap: Snapshot) -> Decision:
         cfg = self.config
@@ -165,14 +190,8 @@ class PredictivePacer(Pacer):
         floor = max(0, math.ceil(cfg.min_dial_level * snap.ready_operators - 1e-9)
                     - snap.calls_without_operator)
         launch = 0
-        self.last_risk = 0.0
         if room > 0:
-            risks = self.risk_curve(snap, room)
-            for r in risks:
-                if r > threshold:
-                    break
-                launch += 1
-                self.last_risk = r
+            launch = self.largest_launch(self.risk_model(snap), threshold, room)
         launch = min(max(launch, floor), room)
         level = (snap.calls_without_operator + launch) / max(snap.ready_operators, 1)
         return Decision(launch, f"risk <= {threshold:.3f}", level)
