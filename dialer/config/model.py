@@ -115,7 +115,7 @@ class PacingConfig:
     ring_timeout_seconds: float = field(default=25.0, metadata={"check": _check_positive})
     # Steer this far under target_abandon_rate at least; the predictive pacer adds more
     # margin while the day has few live answers and for small teams (docs/PACING.md).
-    abandon_safety_margin: float = field(default=0.002, metadata={"check": _check_fraction})
+    abandon_safety_margin: float = field(default=0.001, metadata={"check": _check_fraction})
     # The VICIdial-style baseline's intensity (-40..40).
     adaptive_intensity: float = 0.0
 

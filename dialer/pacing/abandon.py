@@ -67,12 +67,13 @@ class AbandonController:
       (1 - aim) / aim times as much when abandoned, so it drifts only while the rate is off aim
       (a stochastic-approximation integral controller).
     * The aim itself is corrected by the day's budget (abandons above or below aim * live so far,
-      spread over the next `budget_horizon` live answers) and cut when the last hour runs hot.
+      spread over the next `budget_horizon` live answers), never above target - base margin, and
+      by the last hour's budget against `hour_limit` (so the worst hour stays under ~5 %).
     """
 
-    def __init__(self, target: float = 0.03, base_margin: float = 0.002,
-                 uncertainty_margin: float = 0.25, team_margin: float = 0.01,
-                 hour_limit: float = 0.045, gain: float = 0.005,
+    def __init__(self, target: float = 0.03, base_margin: float = 0.001,
+                 uncertainty_margin: float = 0.15, team_margin: float = 0.005,
+                 hour_limit: float = 0.04, hour_horizon: float = 40.0, gain: float = 0.005,
                  initial_threshold: float = 0.05, min_threshold: float = 0.002,
                  max_threshold: float = 0.6, budget_horizon: float = 150.0):
         self.target = target
@@ -80,6 +81,7 @@ class AbandonController:
         self.uncertainty_margin = uncertainty_margin
         self.team_margin = team_margin
         self.hour_limit = hour_limit
+        self.hour_horizon = hour_horizon
         self.gain = gain
         self.min_threshold = min_threshold
         self.max_threshold = max_threshold
@@ -101,9 +103,11 @@ class AbandonController:
         slack = (base * w.day_live - w.day_abandoned) / self.budget_horizon
         # Spending slack never aims above the target itself.
         aim = min(max(base + slack, 0.3 * base), 1.3 * base, self.target - self.base_margin)
+        # The last hour gets its own budget against `hour_limit`, spread over fewer answers:
+        # an hour running hot pulls the aim down before the hour's rate passes the limit.
         live, abandoned = w.hour_counts(now)
-        if live >= 30 and abandoned / live > self.hour_limit:
-            aim = min(aim, 0.5 * base)
+        hour_slack = (self.hour_limit * live - abandoned) / self.hour_horizon
+        aim = min(aim, max(self.hour_limit + hour_slack, 0.3 * base))
         return aim
 
     def settle(self, at: float, abandoned: bool) -> None:
