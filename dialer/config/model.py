@@ -119,8 +119,14 @@ class PacingConfig:
     power_ratio: float = field(default=1.5, metadata={"check": _check_positive})
     allowed_modes: list[Literal["preview", "progressive", "power", "predictive"]] = field(
         default_factory=lambda: ["preview", "progressive", "power", "predictive"])
+    # Below this many active operators the predictive pacer dials progressively.
     predictive_min_operators: int = field(default=3, metadata={"check": _check_not_negative})
     ring_timeout_seconds: float = field(default=25.0, metadata={"check": _check_positive})
+    # Steer this far under target_abandon_rate at least; the predictive pacer adds more
+    # margin while the day has few live answers and for small teams (docs/PACING.md).
+    abandon_safety_margin: float = field(default=0.001, metadata={"check": _check_fraction})
+    # The VICIdial-style baseline's intensity (-40..40).
+    adaptive_intensity: float = 0.0
 
 
 @dataclass
