@@ -10,6 +10,8 @@ from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 import trio
 
+from dialer.exceptions import lone_exception
+
 
 class CliError(Exception):
     """A problem the user can fix; printed as `dialer: <message>`, exit status 2."""
@@ -21,18 +23,10 @@ def run(async_fn: Callable[..., Any], *args: Any) -> Any:
     except BaseExceptionGroup as group:
         # trio's nurseries (the store's asyncio loop runs in one) wrap errors in
         # groups; a lone CliError/NotFound must still reach main() as itself.
-        leaf = _single_leaf(group)
+        leaf = lone_exception(group)
         if leaf is None:
             raise
         raise leaf from None
-
-
-def _single_leaf(group: BaseExceptionGroup) -> BaseException | None:
-    while isinstance(group, BaseExceptionGroup):
-        if len(group.exceptions) != 1:
-            return None
-        group = group.exceptions[0]
-    return group
 
 
 @contextlib.asynccontextmanager

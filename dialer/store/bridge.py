@@ -21,6 +21,8 @@ import trio
 import trio.testing
 import trio_asyncio
 
+from dialer.exceptions import lone_exception
+
 Unit = Callable[..., Awaitable[Any]]
 
 
@@ -92,18 +94,11 @@ async def _asyncio_loop() -> AsyncIterator[None]:
     except BaseExceptionGroup as group:
         # The loop's nursery wraps whatever the caller's body raised; hand the
         # caller back its own exception so `except CliError:` still works.
-        lone = _lone_exception(group)
+        lone = lone_exception(group)
         if lone is None:
             raise
         raise lone from None
 
-
-def _lone_exception(group: BaseExceptionGroup) -> BaseException | None:
-    while isinstance(group, BaseExceptionGroup):
-        if len(group.exceptions) != 1:
-            return None
-        group = group.exceptions[0]
-    return group
 
 
 @contextlib.asynccontextmanager
