@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "dialer.cli.lead_ops",
     "dialer.cli.validation",
     "dialer.cli.bulk_edit",
+    "dialer.cli.call",
 ]
 
 
