@@ -44,15 +44,15 @@ class TokenBucket:
 
     def try_take(self) -> bool:
         self._refill()
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if self._tokens >= 1 - 1e-9:  # float dust must not leave a token "almost" there
+            self._tokens = max(0.0, self._tokens - 1)
             return True
         return False
 
     async def take(self) -> None:
         # Tokens are handed out in call order because trio wakes sleepers in deadline order.
         while not self.try_take():
-            await trio.sleep((1 - self._tokens) / self.rate)
+            await trio.sleep(max(1e-6, (1 - self._tokens) / self.rate))
 
 
 class CircuitBreaker:
@@ -223,7 +223,11 @@ class TrunkPool:
         """
         tried = []
         last: Call | None = None
-        for trunk in self.candidates():
+        candidates = self.candidates()
+        # A full trunk is passed over for a later one with a free channel; if every
+        # trunk is full, wait on the first (its acquire() waits for a channel).
+        candidates = [t for t in candidates if t.available] or candidates
+        for trunk in candidates:
             if not trunk.breaker.allow():
                 continue
             tried.append(trunk)

@@ -1,0 +1,132 @@
+"""Trunk pool: channels, CPS bucket, number rewriting, circuit breaker, failover (virtual time)."""
+
+import pytest
+import trio
+import trio.testing
+
+from dialer.config import TrunkConfig
+from dialer.sip.endpoint import open_endpoint
+from dialer.sip.trunk import CircuitBreaker, NoTrunkAvailable, TokenBucket, Trunk, TrunkPool
+from sim.network import MemoryNetwork
+
+
+@pytest.fixture
+def mock_clock():
+    return trio.testing.MockClock(autojump_threshold=0)
+
+
+def test_from_config_reads_password_from_environment(monkeypatch):
+    monkeypatch.setenv("TRUNK_PW", "s3cret")
+    cfg = TrunkConfig(name="a", host="10.0.0.1", port=5070, username="u", password_env="TRUNK_PW",
+                      dial_prefix="9", caller_id="15550001111", max_channels=3, max_cps=2)
+    trunk = Trunk.from_config(cfg)
+    assert trunk.credentials == ("u", "s3cret")
+    assert trunk.request_uri("+15551234567") == "sip:915551234567@10.0.0.1:5070"
+    assert Trunk("b", "h", strip_plus=False).format_number("+1555") == "+1555"
+
+
+async def test_token_bucket_paces_calls(mock_clock):
+    bucket = TokenBucket(rate=5)
+    start = trio.current_time()
+    for _ in range(25):
+        await bucket.take()
+    # 5 saved tokens, then 20 more at 5 per second
+    assert trio.current_time() - start == pytest.approx(4.0, abs=0.01)
+
+
+async def test_circuit_breaker_opens_then_half_open_probe(mock_clock):
+    breaker = CircuitBreaker(failures=3, seconds=30)
+    for _ in range(3):
+        assert breaker.allow()
+        breaker.record(trunk_failure=True)
+    assert breaker.state == "open" and not breaker.allow()
+    await trio.sleep(30)
+    assert breaker.state == "half_open"
+    assert breaker.allow() and not breaker.allow()  # one probe at a time
+    breaker.record(trunk_failure=True)
+    assert breaker.state == "open"
+    await trio.sleep(30)
+    assert breaker.allow()
+    breaker.record(trunk_failure=False)
+    assert breaker.state == "closed" and breaker.allow()
+
+
+async def _carrier(net, status, task_status=trio.TASK_STATUS_IGNORED):
+    async def handler(call):
+        if status == 200:
+            await call.answer(b"")
+        else:
+            await call.reject(status)
+
+    async with open_endpoint(net, "127.0.0.1", 0, handler=handler) as endpoint:
+        task_status.started(endpoint)
+        await trio.sleep_forever()
+
+
+async def test_pool_fails_over_on_503_and_breaker_takes_trunk_out(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        bad = await nursery.start(_carrier, net, 503)
+        good = await nursery.start(_carrier, net, 200)
+        pool = TrunkPool([Trunk("second", *good.local_address, order=2),
+                          Trunk("first", *bad.local_address, order=1, breaker_failures=2,
+                                breaker_seconds=60)])
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            for _ in range(3):
+                call = await pool.dial(uac, "100", ring_timeout=20)
+                assert call.outcome == "answered" and call.trunk.name == "second"
+                await call.hangup()
+            assert bad.stats["calls_in"] == 2  # the breaker opened after two 503s
+            assert good.stats["calls_in"] == 3
+        nursery.cancel_scope.cancel()
+
+
+async def test_pool_returns_number_failures_without_failover(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        busy = await nursery.start(_carrier, net, 486)
+        good = await nursery.start(_carrier, net, 200)
+        pool = TrunkPool([Trunk("a", *busy.local_address, order=1),
+                          Trunk("b", *good.local_address, order=2)])
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            call = await pool.dial(uac, "100", ring_timeout=20)
+            assert call.outcome == "busy" and good.stats["calls_in"] == 0
+            with pytest.raises(NoTrunkAvailable):
+                await TrunkPool([]).dial(uac, "100")
+        nursery.cancel_scope.cancel()
+
+
+async def test_channel_limit_holds_calls_back(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        carrier = await nursery.start(_carrier, net, 200)
+        trunk = Trunk("t", *carrier.local_address, max_channels=2)
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            calls = [await uac.dial(trunk, "1"), await uac.dial(trunk, "2")]
+            with trio.move_on_after(5) as scope:
+                await uac.dial(trunk, "3")
+            assert scope.cancelled_caught and trunk.in_use == 2
+            await calls[0].wait_answered()
+            await calls[0].hangup()
+            third = await uac.dial(trunk, "3")
+            assert trunk.in_use == 2
+            for call in (calls[1], third):
+                await call.wait_answered()
+                await call.hangup()
+            assert trunk.in_use == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_options_keepalive_marks_dead_trunk(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        carrier = await nursery.start(_carrier, net, 200)
+        alive = Trunk("alive", *carrier.local_address, options_interval=10)
+        dead = Trunk("dead", "127.0.0.1", 9, options_interval=10)
+        pool = TrunkPool([alive, dead])
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            nursery.start_soon(pool.keep_alive, uac)
+            await trio.sleep(60)
+            assert alive.alive and not dead.alive
+            assert pool.candidates() == [alive]
+        nursery.cancel_scope.cancel()
