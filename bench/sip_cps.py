@@ -1,0 +1,169 @@
+"""SIP call set-up rate and held-call memory, against sipp on loopback.
+
+    .venv/bin/python bench/sip_cps.py [--seconds 10] [--workers 200] [--hold 10000]
+
+Three measurements in one run, all against the same `sipp -sn uas` (4 MB socket buffers):
+1. our UAC: closed loop of `--workers` concurrent callers, each doing
+   INVITE → 180 → 200 → ACK → BYE → 200 in a loop for `--seconds`;
+2. sipp's own UAC (`-sn uac`, same concurrency limit) against the same UAS, as the
+   reference on this machine at this moment; the ratio ours/sipp is reported;
+3. `--hold` calls set up and held at once, with the process RSS measured.
+Prints one JSON object. Needs sipp (Debian package sip-tester).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from dialer.net import UdpNetwork  # noqa: E402
+from dialer.sip.endpoint import open_endpoint  # noqa: E402
+from dialer.sip.sdp import make_offer  # noqa: E402
+from dialer.sip.trunk import Trunk  # noqa: E402
+from sipp_runner import free_port  # noqa: E402
+
+BUFF = "4194304"
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def sipp_base(sipp: str, port: int) -> list[str]:
+    return [sipp, "-i", "127.0.0.1", "-p", str(port), "-ci", "127.0.0.1", "-cp", str(free_port()),
+            "-mi", "127.0.0.1", "-mp", str(free_port()), "-nostdin", "-buff_size", BUFF]
+
+
+async def our_uac(target, seconds: float, workers: int) -> dict:
+    sdp = make_offer("127.0.0.1", 10000).to_bytes()
+    done = failed = 0
+    async with open_endpoint(UdpNetwork(), "127.0.0.1", 0) as endpoint:
+        trunk = Trunk("sipp", *target)
+        start = trio.current_time()
+        end = start + seconds
+
+        async def worker():
+            nonlocal done, failed
+            while trio.current_time() < end:
+                call = await endpoint.dial(trunk, "100", ring_timeout=30, sdp=sdp)
+                if await call.wait_answered():
+                    await call.hangup()
+                    done += 1
+                else:
+                    failed += 1
+
+        cpu0 = time.process_time()
+        async with trio.open_nursery() as nursery:
+            for _ in range(workers):
+                nursery.start_soon(worker)
+        elapsed = trio.current_time() - start
+        cpu = time.process_time() - cpu0
+        stats = endpoint.transport.stats
+    return {"calls": done, "failures": failed, "seconds": round(elapsed, 2),
+            "calls_per_second": round(done / elapsed), "cpu_seconds": round(cpu, 2),
+            "cpu_us_per_call": round(cpu / max(done, 1) * 1e6),
+            "datagrams_sent": stats.sent, "datagrams_received": stats.received,
+            "internal_errors": endpoint.stats["internal_errors"]}
+
+
+def sipp_uac(sipp: str, target_port: int, seconds: float, limit: int) -> dict:
+    # Offered rate far above capacity; -l caps concurrent calls like our workers do.
+    calls = 200_000
+    cmd = sipp_base(sipp, free_port()) + ["-sn", "uac", f"127.0.0.1:{target_port}", "-r", "40000",
+                                          "-l", str(limit), "-m", str(calls),
+                                          "-timeout", f"{int(seconds)}s", "-timeout_error"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, timeout=seconds + 60)
+    elapsed = time.perf_counter() - start
+    text = proc.stdout.decode(errors="replace")
+    def last(name):
+        found = re.findall(rf"{name}\s*\|\s*(\d+)\s*\|\s*(\d+)", text)
+        return int(found[-1][1]) if found else None
+    ok, bad = last("Successful call"), last("Failed call")
+    return {"calls": ok, "failures": bad, "seconds": round(elapsed, 2),
+            "calls_per_second": round((ok or 0) / min(elapsed, seconds)) if ok else None,
+            "exit": proc.returncode}
+
+
+async def hold_calls(target, count: int, rate: float) -> dict:
+    sdp = make_offer("127.0.0.1", 10000).to_bytes()
+    base = rss_mib()
+    answered = []
+    async with open_endpoint(UdpNetwork(), "127.0.0.1", 0) as endpoint:
+        trunk = Trunk("sipp", *target, max_cps=rate)
+        calls = []
+        start = trio.current_time()
+        for _ in range(count):
+            calls.append(await endpoint.dial(trunk, "100", ring_timeout=60, sdp=sdp))
+        for call in calls:
+            if await call.wait_answered():
+                answered.append(call)
+        setup = trio.current_time() - start
+        await trio.sleep(2)
+        held = sum(1 for c in calls if c.state == "answered")
+        rss = rss_mib()
+        async with trio.open_nursery() as nursery:
+            for call in answered:
+                nursery.start_soon(call.hangup)
+        ended = sum(1 for c in calls if c.state == "ended")
+    return {"calls": count, "held_at_once": held, "setup_seconds": round(setup, 1),
+            "rss_mib_before": round(base), "rss_mib_held": round(rss),
+            "rss_kib_per_call": round((rss - base) * 1024 / max(held, 1), 1), "ended": ended}
+
+
+async def main_async(args) -> dict:
+    sipp = shutil.which("sipp")
+    if not sipp:
+        raise SystemExit("sipp not found (Debian package sip-tester)")
+    port = free_port()
+    uas = subprocess.Popen(sipp_base(sipp, port) + ["-sn", "uas", "-l", "100000"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await trio.sleep(0.5)
+        target = ("127.0.0.1", port)
+        result = {"machine": "2 cores, shared with other work", "sipp_uas_port": port}
+        runs = [await our_uac(target, args.seconds, args.workers) for _ in range(args.runs)]
+        runs.sort(key=lambda r: r["calls_per_second"])
+        result["ours"] = runs[len(runs) // 2] | {"all_runs_cps": [r["calls_per_second"] for r in runs]}
+        refs = [await trio.to_thread.run_sync(sipp_uac, sipp, port, args.seconds, args.workers)
+                for _ in range(args.runs)]
+        refs.sort(key=lambda r: r["calls_per_second"] or 0)
+        result["sipp_uac"] = refs[len(refs) // 2] | {"all_runs_cps": [r["calls_per_second"] for r in refs]}
+        if result["sipp_uac"]["calls_per_second"]:
+            result["ratio_ours_to_sipp"] = round(
+                result["ours"]["calls_per_second"] / result["sipp_uac"]["calls_per_second"], 3)
+        if args.hold:
+            result["held"] = await hold_calls(target, args.hold, args.hold_rate)
+        return result
+    finally:
+        uas.terminate()
+        uas.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--hold", type=int, default=10000)
+    parser.add_argument("--hold-rate", type=float, default=1000)
+    args = parser.parse_args()
+    print(json.dumps(trio.run(main_async, args), indent=2))
+
+
+if __name__ == "__main__":
+    main()
