@@ -35,6 +35,11 @@ def main() -> int:
         data = mutate(rng.choice(seeds), rng)
         try:
             msg = parse_message(data)
+            for part in ("from_addr", "to_addr", "top_via"):
+                try:
+                    getattr(msg, part)
+                except SipParseError:
+                    pass
             parse_message(msg.to_bytes())  # what we parse, we can write and read back
             parsed += 1
         except SipParseError:

@@ -17,6 +17,12 @@ def _parse_or_reject(data: bytes) -> None:
     except SipParseError as exc:
         assert exc.reason
         return
+    # Lazily parsed parts (response From/To) may only fail with SipParseError too.
+    for part in ("from_addr", "to_addr", "top_via"):
+        try:
+            getattr(msg, part)
+        except SipParseError:
+            pass
     # A message that parses serialises and parses again to the same key fields.
     again = parse_message(msg.to_bytes())
     assert (again.call_id, again.cseq, again.branch) == (msg.call_id, msg.cseq, msg.branch)

@@ -466,7 +466,7 @@ class Endpoint:
         host, port = address
         request = self._base_request("OPTIONS", f"sip:{host}:{port}", f"<sip:{host}:{port}>")
         request.headers.add("Accept", "application/sdp")
-        request._index()
+        request._index(full=False)
         response = await self._request(request, address)
         return response.status if response is not None else None
 
@@ -479,14 +479,14 @@ class Endpoint:
         request.headers.set("From", f"{aor};tag={new_tag()}")
         request.headers.add("Contact", self.contact)
         request.headers.add("Expires", str(expires))
-        request._index()
+        request._index(full=False)
         response = await self._request(request, trunk.address)
         creds = trunk.credentials
         if response is not None and response.status in (401, 407) and creds:
             client = DigestClient(*creds)
             retry = self._next_request(request)
             retry.headers.add(*client.authorization(response, retry))
-            retry._index()
+            retry._index(full=False)
             response = await self._request(retry, trunk.address)
         return response.status if response is not None else None
 
@@ -546,7 +546,7 @@ class Endpoint:
             if sdp:
                 h.add("Content-Type", "application/sdp")
                 invite.body = sdp
-            invite._index()
+            invite._index(full=False)
             creds = credentials or trunk.credentials
             call._auth = DigestClient(*creds) if creds else None
             call.invite = invite
@@ -600,7 +600,7 @@ class Endpoint:
             retry = self._next_request(call.invite)
             try:
                 retry.headers.add(*call._auth.authorization(response, retry))
-                retry._index()
+                retry._index(full=False)
             except (SipParseError, ValueError):
                 pass
             else:

@@ -61,17 +61,23 @@ COMMA_LIST_HEADERS = frozenset(name.lower() for name in (
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
 
 
+_CANONICAL_CACHE: dict[str, str] = {}
+
+
 def canonical_name(name: str) -> str:
     """`i` -> `Call-ID`, `call-id` -> `Call-ID`, `x-foo-bar` -> `X-Foo-Bar`."""
-    if len(name) == 1:
-        long = COMPACT_FORMS.get(name.lower())
-        if long:
-            return long
+    cached = _CANONICAL_CACHE.get(name)
+    if cached is not None:
+        return cached
     lower = name.lower()
-    known = _CANONICAL.get(lower)
-    if known:
-        return known
-    return "-".join(part[:1].upper() + part[1:] for part in lower.split("-"))
+    if len(name) == 1 and lower in COMPACT_FORMS:
+        result = COMPACT_FORMS[lower]
+    else:
+        result = _CANONICAL.get(lower) or "-".join(
+            part[:1].upper() + part[1:] for part in lower.split("-"))
+    if len(_CANONICAL_CACHE) < 4096:  # a peer inventing header names must not grow it forever
+        _CANONICAL_CACHE[name] = result
+    return result
 
 
 class Headers:
@@ -88,21 +94,23 @@ class Headers:
     def __len__(self) -> int:
         return len(self._items)
 
+    # Names are stored canonical, so lookups compare canonical spellings.
+
     def __contains__(self, name: str) -> bool:
-        key = canonical_name(name).lower()
-        return any(n.lower() == key for n, _ in self._items)
+        key = canonical_name(name)
+        return any(n == key for n, _ in self._items)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of the header (the whole line, commas and all)."""
-        key = canonical_name(name).lower()
+        key = canonical_name(name)
         for n, v in self._items:
-            if n.lower() == key:
+            if n == key:
                 return v
         return default
 
     def get_lines(self, name: str) -> list[str]:
-        key = canonical_name(name).lower()
-        return [v for n, v in self._items if n.lower() == key]
+        key = canonical_name(name)
+        return [v for n, v in self._items if n == key]
 
     def get_all(self, name: str) -> list[str]:
         """Every element: repeated lines, and comma-joined elements for list headers."""
@@ -120,10 +128,9 @@ class Headers:
     def set(self, name: str, value: str) -> None:
         """Replace every line of `name` by one line (in the first one's place)."""
         canonical = canonical_name(name)
-        key = canonical.lower()
         out, placed = [], False
         for n, v in self._items:
-            if n.lower() == key:
+            if n == canonical:
                 if not placed:
                     out.append((canonical, value))
                     placed = True
@@ -134,8 +141,8 @@ class Headers:
         self._items = out
 
     def remove(self, name: str) -> None:
-        key = canonical_name(name).lower()
-        self._items = [(n, v) for n, v in self._items if n.lower() != key]
+        key = canonical_name(name)
+        self._items = [(n, v) for n, v in self._items if n != key]
 
     def copy(self) -> "Headers":
         new = Headers()
@@ -358,18 +365,37 @@ def _int(text: str, what: str) -> int:
 
 # --- messages ---------------------------------------------------------------------------
 
+_TAG_RE = re.compile(r";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
+
+
+def _tag_of(value: str) -> str | None:
+    """The tag parameter of a From/To value without a full parse (header params follow '>')."""
+    gt = value.rfind(">")
+    match = _TAG_RE.search(value, gt + 1 if gt != -1 else 0)
+    return match.group(1) if match else None
+
+
 class Message:
     """Common parts of requests and responses."""
 
     headers: Headers
     body: bytes
 
-    # Filled by the parser or by `_index()`: the fields matching needs.
+    # Filled by `_index()`: the fields matching needs.
     call_id: str
     cseq: int
     cseq_method: str
+    from_tag: str | None
+    to_tag: str | None
+    branch: str | None
+    _from: NameAddr | None = None
+    _to: NameAddr | None = None
+    _top_via: Via | None = None
 
-    def _index(self) -> None:
+    def _index(self, full: bool = True) -> None:
+        """Read the matching fields. `full` (every message from the network) also parses
+        From, To and the top Via completely, so a malformed one is rejected here; messages
+        we build ourselves skip that and parse those lazily."""
         h = self.headers
         call_id = h.get("Call-ID")
         if not call_id or not call_id.strip():
@@ -383,39 +409,42 @@ class Message:
         self.cseq_method = method.strip().upper()
         if not self.cseq_method or not _TOKEN_RE.match(self.cseq_method):
             raise SipParseError(f"CSeq without a method: {cseq[:40]!r}")
-        for name in ("From", "To"):
-            if h.get(name) is None:
-                raise SipParseError(f"missing {name}")
-        self._from = parse_name_addr(h.get("From"))
-        self._to = parse_name_addr(h.get("To"))
+        from_value, to_value = h.get("From"), h.get("To")
+        if from_value is None:
+            raise SipParseError("missing From")
+        if to_value is None:
+            raise SipParseError("missing To")
         vias = h.get_all("Via")
         if not vias:
             raise SipParseError("missing Via")
-        self._top_via = parse_via(vias[0])
+        if full:
+            self._from = parse_name_addr(from_value)
+            self._to = parse_name_addr(to_value)
+            self._top_via = parse_via(vias[0])
+            self.from_tag, self.to_tag = self._from.tag, self._to.tag
+            self.branch = self._top_via.branch
+        else:
+            self.from_tag, self.to_tag = _tag_of(from_value), _tag_of(to_value)
+            match = re.search(r";[ \t]*branch=([^;,\s]+)", vias[0])
+            self.branch = match.group(1) if match else None
 
     @property
     def from_addr(self) -> NameAddr:
+        if self._from is None:
+            self._from = parse_name_addr(self.headers.get("From"))
         return self._from
 
     @property
     def to_addr(self) -> NameAddr:
+        if self._to is None:
+            self._to = parse_name_addr(self.headers.get("To"))
         return self._to
 
     @property
-    def from_tag(self) -> str | None:
-        return self._from.tag
-
-    @property
-    def to_tag(self) -> str | None:
-        return self._to.tag
-
-    @property
     def top_via(self) -> Via:
+        if self._top_via is None:
+            self._top_via = parse_via(self.headers.get_all("Via")[0])
         return self._top_via
-
-    @property
-    def branch(self) -> str | None:
-        return self._top_via.branch
 
     def _head_and_body(self, start_line: str) -> bytes:
         lines = [start_line]
@@ -435,7 +464,7 @@ class Request(Message):
         self.headers = headers if headers is not None else Headers()
         self.body = body
         if index:
-            self._index()
+            self._index(full=False)
 
     def to_bytes(self) -> bytes:
         return self._head_and_body(f"{self.method} {self.uri} {SIP_VERSION}")
@@ -452,7 +481,7 @@ class Response(Message):
         self.headers = headers if headers is not None else Headers()
         self.body = body
         if index:
-            self._index()
+            self._index(full=False)
 
     def to_bytes(self) -> bytes:
         return self._head_and_body(f"{SIP_VERSION} {self.status} {self.reason}")
@@ -578,7 +607,10 @@ def parse_message(data: bytes) -> Request | Response:
             raise SipParseError(f"bad method {method[:20]!r}")
         parse_uri(uri)  # validate; kept as text so it round-trips exactly
         msg = Request(method, uri, headers, body, index=False)
-    msg._index()
+    # Requests are validated in full (we may answer them, build dialogs from them).
+    # Responses only need their branch and tags to be matched; their From/To are
+    # parsed on first use, which raises SipParseError there if they are bad.
+    msg._index(full=isinstance(msg, Request))
     if isinstance(msg, Request) and msg.cseq_method != msg.method:
         raise SipParseError(f"CSeq method {msg.cseq_method} does not match {msg.method}")
     return msg
