@@ -50,32 +50,40 @@ def sipp_base(sipp: str, port: int) -> list[str]:
 
 async def our_uac(target, seconds: float, workers: int) -> dict:
     sdp = make_offer("127.0.0.1", 10000).to_bytes()
-    done = failed = 0
+    done = failed = slow = 0
+    unfinished = 0
     async with open_endpoint(UdpNetwork(), "127.0.0.1", 0) as endpoint:
         trunk = Trunk("sipp", *target)
         start = trio.current_time()
         end = start + seconds
 
         async def worker():
-            nonlocal done, failed
+            nonlocal done, failed, slow, unfinished
             while trio.current_time() < end:
+                began = trio.current_time()
                 call = await endpoint.dial(trunk, "100", ring_timeout=30, sdp=sdp)
+                unfinished += 1
                 if await call.wait_answered():
                     await call.hangup()
                     done += 1
                 else:
                     failed += 1
+                unfinished -= 1
+                if trio.current_time() - began > 0.4:
+                    slow += 1  # needed a retransmission (T1 = 0.5 s)
 
         cpu0 = time.process_time()
         async with trio.open_nursery() as nursery:
             for _ in range(workers):
                 nursery.start_soon(worker)
-        elapsed = trio.current_time() - start
+            # Calls still open 5 s after the window are failures (e.g. a BYE nobody answers).
+            await trio.sleep(seconds + 5)
+            nursery.cancel_scope.cancel()
         cpu = time.process_time() - cpu0
         stats = endpoint.transport.stats
-    return {"calls": done, "failures": failed, "seconds": round(elapsed, 2),
-            "calls_per_second": round(done / elapsed), "cpu_seconds": round(cpu, 2),
-            "cpu_us_per_call": round(cpu / max(done, 1) * 1e6),
+    return {"calls": done, "failures": failed + unfinished, "slow_calls": slow,
+            "seconds": seconds, "calls_per_second": round(done / seconds),
+            "cpu_seconds": round(cpu, 2), "cpu_us_per_call": round(cpu / max(done, 1) * 1e6),
             "datagrams_sent": stats.sent, "datagrams_received": stats.received,
             "internal_errors": endpoint.stats["internal_errors"]}
 

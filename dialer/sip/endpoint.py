@@ -191,9 +191,10 @@ class Call:
             await self.wait_ended()
             return
         bye = self.dialog.create_request("BYE")
-        result = await self.endpoint._request(bye, self.peer)
+        # Ended before we wait: if the caller is cancelled while the BYE is in flight,
+        # the call is still over (the endpoint keeps retransmitting the BYE on its own).
         self._end(outcomes.ANSWERED, self.sip_status, "BYE sent", by="local")
-        del result
+        await self.endpoint._request(bye, self.peer)
 
     async def reinvite(self, sdp: bytes, *, timeout: float | None = None) -> bytes:
         """Send a re-INVITE with a new offer; return the peer's answer SDP.
@@ -523,8 +524,8 @@ class Endpoint:
         if not isinstance(trunk, Trunk):
             trunk = Trunk.from_uri(trunk) if isinstance(trunk, str) else Trunk("direct", *trunk)
         await trunk.acquire()
+        call = Call(self, "outbound", trunk.address)
         try:
-            call = Call(self, "outbound", trunk.address)
             call.trunk, call.number = trunk, number
             caller = caller_id or trunk.caller_id
             host, port = trunk.address
@@ -556,7 +557,10 @@ class Endpoint:
             self._schedule(ring_timeout, self._ring_timeout, call)
             await self._send_invite(call, invite)
         except BaseException:
-            trunk.release()
+            if self._dialogs.pop((call.call_id, call.local_tag), None) is None:
+                trunk.release()
+            else:
+                call._end(outcomes.FAILED, None, "dial interrupted", by="local")
             raise
         return call
 
