@@ -12,9 +12,10 @@ leads (then it is reused: loading 10 M rows takes minutes). Then, several runs o
   window-key, DNC, lock-out and daily-limit checks, lease UPDATE) for all 50
   lists, `--per-list` leads each, repeated for `--seconds`;
 * Hopper.take:   the in-memory hopper end to end (refills + take-time re-check);
-* reference:     the bare `claim_leads` of dialer/store/leases.py (no rules, one
-  UPDATE ... SKIP LOCKED) in batches of the same size, as the yardstick of this
-  machine at this moment (it is shared: compare ratios, not only absolutes).
+* reference:     the plainest claim (one UPDATE ... WHERE id IN (SELECT ... FOR
+  UPDATE SKIP LOCKED) from one list at a time, no rules) in batches of the same
+  size, as the yardstick of this machine at this moment (it is shared: compare
+  ratios, not only absolutes).
 
 Prints leads/s and p50/p99 batch latency per kind (median over runs).
 """
@@ -41,7 +42,6 @@ from dialer.queue.hopper import Hopper  # noqa: E402
 from dialer.store import Store, migrate  # noqa: E402
 from dialer.store import hopper as sql  # noqa: E402
 from dialer.store.campaigns import create_campaign  # noqa: E402
-from dialer.store.leases import claim_leads  # noqa: E402
 
 DB_NAME = "dialer_bench_hopper"
 LISTS = 50
@@ -72,8 +72,10 @@ def with_database(url: str, name: str) -> str:
     return urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path="/" + name))
 
 
-async def prepare(url: str, leads: int) -> int:
+async def prepare(url: str, leads: int, fresh: bool) -> int:
     async with Store.open(url, max_size=1) as admin:
+        if fresh:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DB_NAME)
         if not exists:
             await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
@@ -148,17 +150,40 @@ async def run_claims(store, cid, setup, per_list, seconds, node, at):
         got = await store.run(sql.claim, gate, node, lease_until, lists, setup["modes"], per_list)
         batches.append(time.perf_counter() - t)
         claimed += sum(len(v) for v in got.values())
+        for request in lists:  # the cursors, as the Hopper keeps them
+            for row in got.get(request.list_id, []):
+                if row.get("_fresh"):
+                    request.pivots[row["call_mode"]] = max(request.pivots.get(row["call_mode"], 0), row["id"] + 1)
     return summary("hopper claim", batches, claimed, time.perf_counter() - begin)
 
 
-async def run_reference(store, cid, batch, seconds, node, at):
-    batches, claimed = [], 0
+async def _plain_claim(conn, list_id, node, until, now, after, n):
+    rows = await conn.fetch(
+        """UPDATE lead SET lease_owner = $2, lease_expires_at = $3 WHERE id IN (
+               SELECT id FROM lead WHERE list_id = $1 AND call_mode = 'new' AND NOT completed AND valid
+                 AND next_attempt_at IS NULL
+                 AND (lease_owner IS NULL OR lease_expires_at <= $4) AND id > $5
+               ORDER BY id LIMIT $6 FOR UPDATE SKIP LOCKED)
+           RETURNING id""", list_id, node, until, now, after, n)
+    return [r["id"] for r in rows]
+
+
+async def run_reference(store, setup, batch, seconds, node, at):
+    """The yardstick: the plainest SKIP LOCKED claim of `batch` leads from one list (by
+    turns), with a cursor, no rules at all."""
+    lists = [l["id"] for l in setup["lists"]]
+    cursors = dict.fromkeys(lists, 0)
+    batches, claimed, i = [], 0, 0
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
+        lid = lists[i % len(lists)]
+        i += 1
         t = time.perf_counter()
-        claimed += len(await store.run(claim_leads, cid, node, batch, dt.timedelta(hours=1), at))
+        ids = await store.run(_plain_claim, lid, node, at + dt.timedelta(hours=1), at, cursors[lid], batch)
         batches.append(time.perf_counter() - t)
-    return summary("reference claim_leads", batches, claimed, time.perf_counter() - begin)
+        claimed += len(ids)
+        cursors[lid] = max(ids, default=cursors[lid])
+    return summary("reference plain claim", batches, claimed, time.perf_counter() - begin)
 
 
 async def run_hopper(store, cid, take, seconds, node, at):
@@ -167,8 +192,11 @@ async def run_hopper(store, cid, take, seconds, node, at):
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
         t = time.perf_counter()
-        claimed += len(await hopper.take(take))
+        got = await hopper.take(take)
         batches.append(time.perf_counter() - t)
+        claimed += len(got)
+        for lead in got:  # as if each call ended at once: the hopper stops renewing its lease
+            hopper.done(lead.id)
     await hopper.release_all()
     return summary("Hopper.take", batches, claimed, time.perf_counter() - begin)
 
@@ -176,7 +204,7 @@ async def run_hopper(store, cid, take, seconds, node, at):
 async def main(args) -> None:
     url, server = server_url(args.database_url)
     try:
-        cid = await prepare(url, args.leads)
+        cid = await prepare(url, args.leads, args.fresh)
         async with Store.open(with_database(url, DB_NAME), max_size=2) as store:
             setup = await store.run(sql.load_setup, cid)
             print(f"{len(setup['keys'])} window keys, {len(KeyWindows(setup['campaign'], setup['keys']).open_at(AT))}"
@@ -186,7 +214,7 @@ async def main(args) -> None:
                 for kind in ("reference", "claim", "take"):
                     node = f"bench-{run}-{kind}"
                     if kind == "reference":
-                        r = await run_reference(store, cid, args.per_list * LISTS, args.seconds, node, AT)
+                        r = await run_reference(store, setup, args.per_list * LISTS, args.seconds, node, AT)
                     elif kind == "claim":
                         r = await run_claims(store, cid, setup, args.per_list, args.seconds, node, AT)
                     else:
@@ -196,7 +224,7 @@ async def main(args) -> None:
                           f"  p99 {r['p99_ms']:6.1f} ms  ({r['batches']} batches of ~{r['per_batch']:.0f})",
                           flush=True)
             print(f"\nmedian of {args.runs} runs, {args.leads:,} leads, {LISTS} lists, {len(ZONES)} zones:")
-            ref = statistics.median(r["rate"] for r in results["reference claim_leads"])
+            ref = statistics.median(r["rate"] for r in results["reference plain claim"])
             for name, runs in results.items():
                 rate = statistics.median(r["rate"] for r in runs)
                 print(f"  {name:<22} {rate:>9,.0f} leads/s ({rate / ref:.2f}x reference)"
@@ -214,5 +242,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each measurement")
     parser.add_argument("--per-list", type=int, default=4, help="leads claimed per list per batch (50 lists)")
     parser.add_argument("--take", type=int, default=50, help="Hopper.take batch size")
+    parser.add_argument("--fresh", action="store_true", help="drop and reload the bench database")
     parser.add_argument("--database-url", help="server to use (default $DIALER_DATABASE_URL, else embedded)")
     trio.run(main, parser.parse_args())

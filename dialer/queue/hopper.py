@@ -328,14 +328,14 @@ class Hopper:
     def _pick(self, n: int, now: dt.datetime, ready: set[int]) -> tuple[list[LeadToDial], list[LeadToDial]]:
         picked: list[LeadToDial] = []
         closed: list[LeadToDial] = []
-        while len(picked) < n:
-            givers = [lid for lid in self._mix.weights if self._can_give(lid, now, ready)]
+        givers = [lid for lid in self._mix.weights if self._can_give(lid, now, ready)]
+        while len(picked) < n and givers:
             lid = self._mix.pick(givers)
-            if lid is None:
-                break
             lead = self._pop(lid, now, ready, closed)
             if lead is not None:
                 picked.append(lead)
+            if lead is None or not self._can_give(lid, now, ready):
+                givers.remove(lid)
         return picked, closed
 
     async def _renew_if_due(self, now: dt.datetime) -> None:
