@@ -1,21 +1,17 @@
 -- The hopper's view of the lead table (issue 5).
 --
--- Claims scan two partial indexes that hold only unfinished, valid leads:
--- "fresh" ones (never scheduled: next_attempt_at NULL) in id order, for the list
--- strategies, and "due" ones (scheduled) in due order, so a lead waiting for its
--- retry sits behind the `next_attempt_at <= now` range and is never read.
---
--- No index mentions lease_owner or lease_expires_at, not even in a predicate:
--- then taking or renewing a lease is a HOT update (no index entries written, the
--- new row version on the same page), which is most of what a claim costs. The
--- fillfactor leaves room on each page for those versions. The price is that leased
--- leads stay in the indexes; the hopper scans from a per-list cursor so it does
--- not walk over them again and again (see dialer/queue/hopper.py).
-ALTER TABLE lead SET (fillfactor = 80);
+-- Claims scan two partial indexes that hold only leads that are unfinished,
+-- valid and not leased: "fresh" leads (never scheduled: next_attempt_at NULL),
+-- in id order for the list strategies, and "due" leads (scheduled), in due
+-- order. A claim sets lease_owner, which takes the row out of both, so claimed
+-- and in-flight leads never slow later claims down; a lead waiting for its
+-- retry sits behind the `next_attempt_at <= now` range and is not read either.
 CREATE INDEX lead_hopper_fresh_idx ON lead (list_id, call_mode, id)
-    WHERE NOT completed AND valid AND next_attempt_at IS NULL;
+    WHERE NOT completed AND valid AND lease_owner IS NULL AND next_attempt_at IS NULL;
 CREATE INDEX lead_hopper_due_idx ON lead (list_id, call_mode, next_attempt_at, id)
-    WHERE NOT completed AND valid AND next_attempt_at IS NOT NULL;
+    WHERE NOT completed AND valid AND lease_owner IS NULL AND next_attempt_at IS NOT NULL;
+-- Leased leads only (a few thousand at most): finds expired leases to return.
+CREATE INDEX lead_lease_idx ON lead (campaign_id, lease_expires_at) WHERE lease_owner IS NOT NULL;
 
 -- A lead's calling window depends only on (country, region, zones). The hopper
 -- decides, in Python and per minute, which of these keys are open and passes the
