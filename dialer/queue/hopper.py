@@ -66,10 +66,17 @@ class Hopper:
     def __init__(self, store, clock: Clock, campaign_id: int, node: str, *,
                  lease: dt.timedelta = dt.timedelta(seconds=120), seconds: float = 5.0, min_batch: int = 10,
                  setup_ttl: dt.timedelta = dt.timedelta(seconds=30),
-                 dry_retry: dt.timedelta = dt.timedelta(seconds=5), rules=None, seed: int | None = None):
+                 dry_retry: dt.timedelta = dt.timedelta(seconds=5),
+                 rescan: dt.timedelta = dt.timedelta(seconds=30), rules=None, seed: int | None = None):
         self.store, self.clock, self.campaign_id, self.node = store, clock, campaign_id, node
         self.lease, self.seconds, self.min_batch = lease, seconds, min_batch
-        self.setup_ttl, self.dry_retry, self.rules = setup_ttl, dry_retry, rules
+        self.setup_ttl, self.dry_retry, self.rescan, self.rules = setup_ttl, dry_retry, rescan, rules
+        # Fresh-lead scan cursors per (list, mode): claims start just past this node's
+        # last one, so leads it (or others) hold are not walked over on every refill.
+        # They start over from the top when the set of open windows changes and every
+        # `rescan`, which picks up leads released, expired or newly in their window.
+        self._cursors: dict[tuple[int, str], int] = {}
+        self._cursor_basis: tuple[list[str], dt.datetime] | None = None
         self._random = random.Random(seed)
         self._setup: dict | None = None
         self._setup_at: dt.datetime | None = None
@@ -222,15 +229,26 @@ class Hopper:
             if have >= needed and have * 2 >= level:
                 continue
             strategy = lists_by_id[lid]["strategy"]
-            pivot = 0
+            modes = [m.name for m in self._setup["modes"]]
             if strategy == "random":
                 lo, hi = self._setup["id_ranges"].get(lid, (0, 0))
                 pivot = self._random.randint(lo, hi) if hi > lo else 0
-            requests.append(sql.ListRequest(lid, strategy, max(level - have, 1), pivot))
+                pivots = {m: pivot for m in modes}
+            else:
+                pivots = {m: self._cursors[lid, m] for m in modes if (lid, m) in self._cursors}
+            requests.append(sql.ListRequest(lid, strategy, max(level - have, 1), pivots))
         if not requests:
             return
         campaign = self._setup["campaign"]
-        gate = sql.Gate(self.campaign_id, now, self._setup["auto_statuses"], self._open_keys(now),
+        open_keys = self._open_keys(now)
+        if (self._cursor_basis is None or self._cursor_basis[0] != open_keys
+                or now - self._cursor_basis[1] >= self.rescan):
+            self._cursors.clear()
+            self._cursor_basis = (open_keys, now)
+            for request in requests:
+                if request.strategy != "random":
+                    request.pivots = {}
+        gate = sql.Gate(self.campaign_id, now, self._setup["auto_statuses"], open_keys,
                         campaign["abandon_lockout"], campaign["max_daily_attempts_per_number"])
         callbacks = sum(r.want for r in requests)
         got = await self.store.run(sql.claim, gate, self.node, now + self.lease, requests,
@@ -238,6 +256,7 @@ class Hopper:
         self.stats["refills"] += 1
         for request in requests:
             rows = got.get(request.list_id, [])
+            self._move_cursors(request, rows)
             leads = [self._lead(row, now + self.lease) for row in rows]
             if request.strategy == "random":
                 self._random.shuffle(leads)
@@ -248,6 +267,21 @@ class Hopper:
             else:
                 self._dry_until.pop(request.list_id, None)
             self.stats["claimed"] += len(rows)
+
+    def _move_cursors(self, request: sql.ListRequest, rows: list[dict]) -> None:
+        if request.strategy == "random":
+            return
+        by_mode: dict[str, list[int]] = {}
+        for row in rows:
+            if row.get("_fresh"):
+                by_mode.setdefault(row["call_mode"], []).append(row["id"])
+        for mode in (m.name for m in self._setup["modes"]):
+            ids = by_mode.get(mode)
+            if ids:
+                # newest scans downwards: below the smallest id taken; the others upwards.
+                self._cursors[request.list_id, mode] = min(ids) if request.strategy == "newest" else max(ids) + 1
+            elif len(rows) < request.want:
+                self._cursors.pop((request.list_id, mode), None)
 
     def _lead(self, row: dict, lease_until: dt.datetime) -> LeadToDial:
         return LeadToDial(
@@ -294,14 +328,14 @@ class Hopper:
     def _pick(self, n: int, now: dt.datetime, ready: set[int]) -> tuple[list[LeadToDial], list[LeadToDial]]:
         picked: list[LeadToDial] = []
         closed: list[LeadToDial] = []
-        while len(picked) < n:
-            givers = [lid for lid in self._mix.weights if self._can_give(lid, now, ready)]
+        givers = [lid for lid in self._mix.weights if self._can_give(lid, now, ready)]
+        while len(picked) < n and givers:
             lid = self._mix.pick(givers)
-            if lid is None:
-                break
             lead = self._pop(lid, now, ready, closed)
             if lead is not None:
                 picked.append(lead)
+            if lead is None or not self._can_give(lid, now, ready):
+                givers.remove(lid)
         return picked, closed
 
     async def _renew_if_due(self, now: dt.datetime) -> None:

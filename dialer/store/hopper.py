@@ -15,6 +15,7 @@ the locks on the rest end with the transaction.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 from typing import Any, Sequence
@@ -76,7 +77,9 @@ class ListRequest:
     list_id: int
     strategy: str
     want: int
-    pivot: int = 0  # random strategy: start here, wrap round
+    # Fresh-lead scan start per call mode: just past this node's last claim
+    # (oldest/fewest: an id; newest: scans below it), or a random id for random.
+    pivots: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +137,7 @@ async def candidates(conn, gate: Gate, requests: list[ListRequest], modes: list[
                 WHERE c.campaign_id = {p(gate.campaign_id, 'bigint')} AND c.done_at IS NULL
                   AND c.due_at <= {p(gate.now, 'timestamptz')}
                   AND l.list_id = ANY({p([r.list_id for r in requests], 'bigint[]')}) AND NOT l.completed
-                  AND l.valid AND l.lease_owner IS NULL AND {_gate_sql(gate, p, statuses=False)}
+                  AND l.valid AND {_unleased(p(gate.now, 'timestamptz'))} AND {_gate_sql(gate, p, statuses=False)}
                 ORDER BY c.due_at, c.id LIMIT {p(callbacks, 'int')} {lock_sql}"""
         rows = await conn.fetch(sql, *p.args)
         for row in rows:
@@ -149,7 +152,7 @@ async def candidates(conn, gate: Gate, requests: list[ListRequest], modes: list[
             CROSS JOIN LATERAL (
                 SELECT {LEAD_COLUMNS} FROM lead l
                 WHERE l.list_id = p.list_id AND l.call_mode = p.mode
-                  AND NOT l.completed AND l.valid AND l.lease_owner IS NULL
+                  AND NOT l.completed AND l.valid AND {_unleased(p(gate.now, 'timestamptz'))}
                   AND l.next_attempt_at IS NOT NULL AND l.next_attempt_at <= {p(gate.now, 'timestamptz')}
                   AND l.attempts < p.max_att AND {_gate_sql(gate, p)}
                 ORDER BY l.next_attempt_at, l.id LIMIT p.k {lock_sql}) c"""
@@ -159,37 +162,35 @@ async def candidates(conn, gate: Gate, requests: list[ListRequest], modes: list[
         aged = mode.time_on_standard is not None and row["next_attempt_at"] <= gate.now - mode.time_on_standard
         by_list[row["list_id"]].append({**row, "_order": (1, 0 if aged else 1, mode.rank, 0, row["next_attempt_at"])})
 
-    for direction in ("ASC", "DESC"):
-        rows_in = []
-        for r in requests:
-            if (r.strategy == "newest") != (direction == "DESC"):
+    # Fresh leads, scanned from each (list, mode)'s pivot: a cursor just past the
+    # last lead this node took (so leased leads are not walked over again) or, for
+    # the random strategy, a random id. Only lists still short get the second pass
+    # over the part before the pivot.
+    strategies = {r.list_id: r.strategy for r in requests}
+    passes = [(r, m, False) for r in requests for m in modes]
+    for wrap in (False, True):
+        if wrap:
+            counts = collections.Counter(row["list_id"] for rows in by_list.values() for row in rows)
+            passes = [(r, m, True) for r in requests for m in modes
+                      if r.pivots.get(m.name) and counts[r.list_id] < r.want]
+        rows_in = {"ASC": [], "DESC": []}
+        for r, m, _ in passes:
+            pivot = r.pivots.get(m.name, 0)
+            if r.strategy == "newest":
+                span = (0, MAX_ID) if not pivot else ((pivot, MAX_ID) if wrap else (0, pivot))
+                rows_in["DESC"].append((r.list_id, m.name, _max(m), *span, r.want))
+            else:
+                span = (0, pivot) if wrap else (pivot, MAX_ID)
+                rows_in["ASC"].append((r.list_id, m.name, _max(m), *span, r.want))
+        for direction, rows in rows_in.items():
+            if not rows:
                 continue
-            spans = [(r.pivot, MAX_ID), (0, r.pivot)] if r.strategy == "random" and r.pivot else [(0, MAX_ID)]
-            for m in modes:
-                for lo, hi in spans:
-                    rows_in.append((r.list_id, m.name, _max(m), lo, hi, r.want))
-        if not rows_in:
-            continue
-        p = Params()
-        columns = [list(col) for col in zip(*rows_in)]
-        casts = ["bigint[]", "text[]", "int[]", "bigint[]", "bigint[]", "int[]"]
-        unnest = ", ".join(p(col, cast) for col, cast in zip(columns, casts))
-        sql = f"""SELECT c.*, p.lo AS _lo FROM unnest({unnest}) AS p(list_id, mode, max_att, lo, hi, k)
-                CROSS JOIN LATERAL (
-                    SELECT {LEAD_COLUMNS} FROM lead l
-                    WHERE l.list_id = p.list_id AND l.call_mode = p.mode
-                      AND NOT l.completed AND l.valid AND l.lease_owner IS NULL AND l.next_attempt_at IS NULL
-                      AND l.id >= p.lo AND l.id < p.hi AND l.attempts < p.max_att AND {_gate_sql(gate, p)}
-                    ORDER BY l.id {direction} LIMIT p.k {lock_sql}) c"""
-        fresh = await conn.fetch(sql, *p.args)
-        for row in fresh:
-            mode = mode_by_name[row["call_mode"]]
-            # Random: the span from the pivot comes first; ids are shuffled per batch later.
-            position = row["id"] if direction == "ASC" else -row["id"]
-            wrap = 1 if row["_lo"] == 0 and any(r.pivot for r in requests if r.list_id == row["list_id"]) else 0
-            attempts = row["attempts"] if _strategy(requests, row["list_id"]) == "fewest_attempts" else 0
-            by_list[row["list_id"]].append(
-                {**row, "_order": (1, 1, mode.rank, 1, (wrap, attempts, position))})
+            for row in await _fresh(conn, gate, rows, direction, lock_sql):
+                mode = mode_by_name[row["call_mode"]]
+                position = row["id"] if direction == "ASC" else -row["id"]
+                attempts = row["attempts"] if strategies[row["list_id"]] == "fewest_attempts" else 0
+                by_list[row["list_id"]].append(
+                    {**row, "_order": (1, 1, mode.rank, 1, (int(wrap), attempts, position)), "_fresh": True})
 
     for list_id, rows in by_list.items():
         seen, unique = set(), []
@@ -201,19 +202,35 @@ async def candidates(conn, gate: Gate, requests: list[ListRequest], modes: list[
     return by_list
 
 
+async def _fresh(conn, gate: Gate, rows_in: list[tuple], direction: str, lock_sql: str):
+    p = Params()
+    columns = [list(col) for col in zip(*rows_in)]
+    casts = ["bigint[]", "text[]", "int[]", "bigint[]", "bigint[]", "int[]"]
+    unnest = ", ".join(p(col, cast) for col, cast in zip(columns, casts))
+    sql = f"""SELECT c.* FROM unnest({unnest}) AS p(list_id, mode, max_att, lo, hi, k)
+            CROSS JOIN LATERAL (
+                SELECT {LEAD_COLUMNS} FROM lead l
+                WHERE l.list_id = p.list_id AND l.call_mode = p.mode
+                  AND NOT l.completed AND l.valid AND l.next_attempt_at IS NULL
+                  AND l.id >= p.lo AND l.id < p.hi AND l.attempts < p.max_att
+                  AND {_unleased(p(gate.now, 'timestamptz'))} AND {_gate_sql(gate, p)}
+                ORDER BY l.id {direction} LIMIT p.k {lock_sql}) c"""
+    return await conn.fetch(sql, *p.args)
+
+
+def _unleased(now: str) -> str:
+    # Not leased, or leased by a node that let the lease run out (it died or
+    # stalled): expired leases return to the pool without any sweep.
+    return f"(l.lease_owner IS NULL OR l.lease_expires_at <= {now})"
+
+
 def _max(mode: Mode) -> int:
     return mode.max_attempts if mode.max_attempts is not None else MAX_INT
 
 
-def _strategy(requests: list[ListRequest], list_id: int) -> str:
-    for r in requests:
-        if r.list_id == list_id:
-            return r.strategy
-    return "oldest"
-
-
 async def sweep_expired(conn, campaign_id: int, now: dt.datetime) -> int:
-    """Return leads whose lease ran out (their node died or stalled) to the pool."""
+    """Clear leases that ran out (their node died or stalled). Claims do not need
+    this (they treat an expired lease as none); it tidies up, e.g. for `hopper show`."""
     result = await conn.execute(
         "UPDATE lead SET lease_owner = NULL, lease_expires_at = NULL "
         "WHERE campaign_id = $1 AND lease_owner IS NOT NULL AND lease_expires_at <= $2", campaign_id, now)
@@ -222,8 +239,7 @@ async def sweep_expired(conn, campaign_id: int, now: dt.datetime) -> int:
 
 async def claim(conn, gate: Gate, owner: str, lease_until: dt.datetime, requests: list[ListRequest],
                 modes: list[Mode], callbacks: int) -> dict[int, list[dict]]:
-    """Sweep expired leases, then lease up to `want` leads per list; returns them per list in order."""
-    await sweep_expired(conn, gate.campaign_id, gate.now)
+    """Lease up to `want` leads per list; returns them per list in dial order."""
     found = await candidates(conn, gate, requests, modes, callbacks, lock=True)
     wants = {r.list_id: r.want for r in requests}
     chosen = {list_id: rows[:wants[list_id]] for list_id, rows in found.items()}
