@@ -70,6 +70,27 @@ def generate(path: str, rows: int, seed: int = 7) -> list[str]:
     return dnc
 
 
+def cpu_seconds(backend_pids: list[int]) -> dict[str, float]:
+    """CPU (user+sys) so far of this process, its worker processes and our
+    PostgreSQL backends: a measure the other helpers' load does not inflate."""
+    import psutil
+
+    me = psutil.Process()
+    out = {"main": sum(me.cpu_times()[:2]), "workers": 0.0, "postgres": 0.0}
+    for child in me.children(recursive=True):
+        try:
+            if "postgres" not in child.name():
+                out["workers"] += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    for pid in backend_pids:
+        try:
+            out["postgres"] += sum(psutil.Process(pid).cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return out
+
+
 def csv_reference(path: str) -> float:
     started = time.perf_counter()
     n = 0
@@ -95,9 +116,14 @@ async def import_once(url: str, path: str, dnc: list[str], workers: int | None, 
                                  "Last Name": "last_name", "Phone": "phone", "State": "region",
                                  "Zip": "postal_code", "Email": "email"},
                             workers=workers, dnc_scope="account", dup_scope="campaign")
+        backends = [r["pid"] for r in await store.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")]
+        before = cpu_seconds(backends)
         started = time.perf_counter()
         summary = await run_import(store, req)
         summary["wall"] = time.perf_counter() - started
+        after = cpu_seconds(backends)
+        summary["cpu"] = {k: round(after[k] - before.get(k, 0.0), 1) for k in after}
         count = await store.fetchval("SELECT count(*) FROM lead WHERE campaign_id = $1", c["id"])
         assert count == summary["imported"], (count, summary["imported"])
         await store.execute("DELETE FROM campaign WHERE id = $1", c["id"])
@@ -132,7 +158,7 @@ def main() -> None:
             print(f"run {run_no + 1}: import {s['wall']:.1f} s, csv.reader pass {ref:.2f} s "
                   f"(ratio {s['wall'] / ref:.1f}x); rows {s['rows']}, imported {s['imported']}, invalid "
                   f"{s['invalid']}, duplicates {s['duplicates']}, dnc {s['dnc']}, {s['rows'] / s['wall']:.0f} rows/s; "
-                  f"phases {s['phases']}")
+                  f"phases {s['phases']}; CPU seconds {s['cpu']}")
     main_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     walls = [w for w, _ in results]

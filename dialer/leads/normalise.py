@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
@@ -136,13 +137,65 @@ def _nanp_kind(country: str, national: str) -> int:
 
 
 def _nanp_kind_uncached(country: str, national: str) -> int:
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(country)
-    kind = _pnu._number_type_helper(national, metadata) if metadata is not None else PhoneNumberType.UNKNOWN
+    kind = _type_in_region(country, national)
     if kind == PhoneNumberType.UNKNOWN:
         number = PhoneNumber(country_code=1, national_number=int(national))
         if phonenumbers.is_valid_number(number):
             kind = phonenumbers.number_type(number)
     return kind
+
+
+_SPECIAL_TYPES = ((PhoneNumberType.PREMIUM_RATE, "premium_rate"), (PhoneNumberType.TOLL_FREE, "toll_free"),
+                  (PhoneNumberType.SHARED_COST, "shared_cost"), (PhoneNumberType.VOIP, "voip"),
+                  (PhoneNumberType.PERSONAL_NUMBER, "personal_number"), (PhoneNumberType.PAGER, "pager"),
+                  (PhoneNumberType.UAN, "uan"), (PhoneNumberType.VOICEMAIL, "voicemail"))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_region(region: str):
+    """A region's number descriptions with their patterns compiled once:
+    phonenumbers' own _number_type_helper looks each pattern up in a regex
+    cache on every call, which is most of its cost."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return None
+
+    def desc(d):
+        if d is None or not d.national_number_pattern:
+            return None
+        return frozenset(d.possible_length or ()), re.compile(d.national_number_pattern).fullmatch
+
+    return (desc(metadata.general_desc), [(kind, desc(getattr(metadata, name))) for kind, name in _SPECIAL_TYPES],
+            desc(metadata.fixed_line), desc(metadata.mobile), metadata.same_mobile_and_fixed_line_pattern)
+
+
+def _matches(national: str, desc) -> bool:
+    if desc is None:
+        return False
+    lengths, fullmatch = desc
+    if lengths and len(national) not in lengths:
+        return False
+    return fullmatch(national) is not None
+
+
+def _type_in_region(region: str, national: str) -> int:
+    """phonenumbers' _number_type_helper(national, metadata of region), same order of tests."""
+    compiled = _compiled_region(region)
+    if compiled is None:
+        return PhoneNumberType.UNKNOWN
+    general, specials, fixed, mobile, same = compiled
+    if not _matches(national, general):
+        return PhoneNumberType.UNKNOWN
+    for kind, desc in specials:
+        if _matches(national, desc):
+            return kind
+    if _matches(national, fixed):
+        if same or _matches(national, mobile):
+            return PhoneNumberType.FIXED_LINE_OR_MOBILE
+        return PhoneNumberType.FIXED_LINE
+    if not same and _matches(national, mobile):
+        return PhoneNumberType.MOBILE
+    return PhoneNumberType.UNKNOWN
 
 
 def e164(number: PhoneNumber) -> str:

@@ -219,7 +219,7 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
                      prepared: Prepared | None = None) -> dict:
     """Run one import; returns the summary (see docs/IMPORT.md). Raises
     ImportProblem/FileProblem/MappingError/NotFound for bad input, before writing."""
-    from dialer.store.imports import DryRun, load_import, save_template
+    from dialer.store.imports import DryRun, ImportRefused, load_import, save_template
 
     started = time.perf_counter()
     prep = prepared or await prepare(store, req)
@@ -240,6 +240,11 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
             loaded = await store.run(load_import, spool.name, plan)
         except DryRun as dry:
             loaded = dry.result
+        except ImportRefused:
+            raise
+        except Exception as exc:  # the database said no: one transaction, so nothing stays
+            raise ImportProblem(f"{req.path}: the import failed in the database and was rolled back, "
+                                f"nothing was written ({type(exc).__name__}: {exc})") from exc
         loaded_at = time.perf_counter()
     if req.save_mapping and not req.dry_run:
         m = prep.mapping

@@ -128,12 +128,29 @@ def iter_batches(path: str, shape: FileShape, batch_size: int = 5000,
                     batch, start = [], row_no
             if batch:
                 yield start, batch
-        except UnicodeDecodeError as exc:
-            raise FileProblem(f"{path}: line {reader.line_num + 1} (data row {row_no}): bytes "
-                              f"{exc.object[exc.start:exc.start + 4]!r} are not UTF-8 "
+        except UnicodeDecodeError:
+            line, bad = locate_bad_utf8(path)
+            raise FileProblem(f"{path}: line {line}: bytes {bad!r} are not UTF-8 "
                               "(save the file as UTF-8)") from None
         except csv.Error as exc:
             raise FileProblem(f"{path}: line {reader.line_num}: {exc}") from None
+
+
+def locate_bad_utf8(path: str) -> tuple[int, bytes]:
+    """(line number, bytes) of the first invalid UTF-8 in the file. The text
+    layer decodes ahead in chunks, so the csv reader's line is not where it is."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                pending = decoder.getstate()[0]  # bytes held over from the last chunk
+                data = pending + chunk if pending else chunk
+                return line + data[:exc.start].count(b"\n"), data[exc.start:exc.start + 4]
+            line += chunk.count(b"\n")
+    return line, b""
 
 
 def file_size(path: str) -> int:

@@ -157,3 +157,21 @@ def test_nanp_cache_by_thousands_block_matches_phonenumbers():
                 number = phonenumbers.parse("+1" + national)
                 valid = _nanp_kind(country, national) != phonenumbers.PhoneNumberType.UNKNOWN
                 assert valid == phonenumbers.is_valid_number(number), national
+                if valid:
+                    assert _nanp_kind(country, national) == phonenumbers.number_type(number), national
+
+
+def test_compiled_type_helper_matches_phonenumbers():
+    import random
+
+    import phonenumbers
+    from phonenumbers import phonenumberutil
+
+    from dialer.leads.normalise import _type_in_region
+
+    rng = random.Random(5)
+    for region in ("US", "CA", "GB", "AU", "DE", "FR", "IN", "BR"):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        for _ in range(2000):
+            national = str(rng.randint(10 ** 8, 10 ** 10))
+            assert _type_in_region(region, national) == phonenumberutil._number_type_helper(national, metadata)
