@@ -162,7 +162,8 @@ async def apply_wrap(conn, lead_id: int, code: str, *, now: dt.datetime, author:
     `callback_at` without a timezone is the lead's local time. `callback_owner`
     (an operator id) makes the callback that operator's own; None makes it
     campaign-wide. The wrap code also lands on the attempt (`attempt_id`, or
-    the lead's latest).
+    the lead's latest). The lease is left alone: the engine released it when
+    the call ended, and a supervisor's wrap must not free a lead a node holds.
     """
     lead = await get_lead(conn, lead_id, lock=True)
     rules = (await load_rules(conn, [lead["campaign_id"]]))[lead["campaign_id"]]
@@ -177,8 +178,7 @@ async def apply_wrap(conn, lead_id: int, code: str, *, now: dt.datetime, author:
                         callback_at=callback_at)
     await conn.execute(
         """UPDATE lead SET wrap_code = $2, status = $3, call_mode = $4, completed = $5, next_attempt_at = $6,
-               contact_status = coalesce($7, contact_status), updated_at = $8,
-               lease_owner = NULL, lease_expires_at = NULL
+               contact_status = coalesce($7, contact_status), updated_at = $8
            WHERE id = $1""",
         lead_id, result.wrap_code, result.status, result.call_mode, result.completed, result.next_attempt_at,
         result.contact_status, now)
