@@ -9,7 +9,7 @@ from __future__ import annotations
 
 GROUP_HELP = {
     "lead": "one lead: add, show, edit, wrap, copy, delete, search",
-    "leads": "many leads: import, bulk edit",
+    "leads": "many leads at once: bulk edit",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from .common import CliError, add_json_flag, print_fields, print_json, print_table, run, store_for
+from .common import CliError, add_json_flag, format_value, print_fields, print_json, print_table, run, store_for
 from .lead_group import lead_subparsers
 from .lifecycle_common import author, lead_id, now, operator_id, parse_time, rule_errors
 
@@ -121,7 +121,9 @@ async def _edit(args) -> int:
         print(f"lead {result['lead_id']}: nothing changed")
     else:
         for name, change in result["changes"].items():
-            print(f"lead {result['lead_id']}: {name}: {change['old']} -> {change['new']}")
+            print(f"lead {result['lead_id']}: {name}: {format_value(change['old'])} -> {format_value(change['new'])}")
+        for effect in result["effects"]:
+            print(f"lead {result['lead_id']}: {effect}")
     return 0
 
 

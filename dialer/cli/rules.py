@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_json_flag, print_fields, print_json, print_table, run, store_for
+from .common import add_json_flag, format_value, print_fields, print_json, print_table, run, store_for
 
 
 def register_rules(csub) -> None:
@@ -45,7 +45,7 @@ async def _show(args) -> int:
         ("campaign", f"{r.name} (id {r.campaign_id})"),
         ("calling hours", f"{h['start']:%H:%M}-{h['end']:%H:%M} lead-local, days {h['days']}"),
         ("holidays", h["holidays"]), ("validation", r.validation),
-        ("callback grace", f"{r.callback_grace} then {r.callback_grace_action}"),
+        ("callback grace", f"{format_value(r.callback_grace)}, then {r.callback_grace_action}"),
         ("editable statuses", list(r.editable_statuses)), ("abandon lock-out", r.abandon_lockout),
     ])
     print("\noutcome -> status:")

@@ -109,7 +109,7 @@ async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
     if len(set(ids)) != len(ids):
         raise RuleError("the same attempt id is finished twice in one batch")
     attempts = await conn.fetch(
-        "SELECT id, lead_id, campaign_id, ended_at FROM attempt WHERE id = ANY($1::bigint[]) "
+        "SELECT id, lead_id, campaign_id, ended_at, wrap_code FROM attempt WHERE id = ANY($1::bigint[]) "
         "ORDER BY id FOR UPDATE", ids)
     by_attempt = {r["id"]: r for r in attempts}
     unknown = [i for i in ids if i not in by_attempt]
@@ -122,7 +122,8 @@ async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
     # Lock the leads in id order (no deadlock between concurrent batches) and
     # read their state under the lock: the new values are absolute.
     leads = {r["id"]: dict(r) for r in await conn.fetch(
-        "SELECT id, campaign_id, status, call_mode, attempts, timezone, timezones, region, country FROM lead "
+        "SELECT id, campaign_id, status, call_mode, attempts, timezone, timezones, region, country, completed, "
+        "next_attempt_at FROM lead "
         "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
         sorted({r["lead_id"] for r in attempts if r["lead_id"] is not None}))}
     rules = dict(rules or {})
@@ -148,9 +149,16 @@ async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
         state = LeadState(lead["id"], lead["status"], lead["call_mode"], lead["attempts"], lead["timezone"],
                           lead["timezones"])
         nxt = after_outcome(r, state, e.outcome, e.ended_at, window_for(r, lead))
+        if row["wrap_code"] is not None or lead["completed"]:
+            # A person already decided this lead during the call (the operator's wrap
+            # reached the store before this batched close, or a supervisor finished
+            # it): their decision stands; the attempt still counts.
+            nxt = NextState(lead["status"], lead["call_mode"], nxt.attempts, lead["next_attempt_at"],
+                            lead["completed"], contacted=nxt.contacted)
         results.append(Finished(e.attempt_id, lead["id"], nxt))
         # Two attempts on one lead in a batch (several numbers dialed) chain.
-        lead.update(status=nxt.status, call_mode=nxt.call_mode, attempts=nxt.attempts)
+        lead.update(status=nxt.status, call_mode=nxt.call_mode, attempts=nxt.attempts,
+                    completed=nxt.completed, next_attempt_at=nxt.next_attempt_at)
         contacted = (e.answered_at or e.ended_at) if nxt.contacted else moved.get(lead["id"], (None,) * 7)[6]
         moved[lead["id"]] = (lead["id"], nxt.status, nxt.call_mode, nxt.next_attempt_at, nxt.completed,
                              nxt.attempts, contacted, e.outcome, e.ended_at)

@@ -120,16 +120,18 @@ async def write_changes(conn, lead: dict, changes: dict[str, tuple], now: dt.dat
     await conn.execute(f"UPDATE lead SET {', '.join(sets)} WHERE id = $1", lead["id"], *args)
     effects = []
     if "phone" in columns:
-        # As on import: a number on the do-not-call list (account-wide or this
-        # campaign's) finishes the lead; another lead with the number is noted.
-        on_dnc = await conn.fetchval(
-            "SELECT 1 FROM dnc WHERE phone = $1 AND (campaign_id IS NULL OR campaign_id = $2)",
-            columns["phone"], lead["campaign_id"])
+        # As on import (its default DNC scope, "account": any list of the account),
+        # with the import's "mark" action: an existing lead cannot be skipped, so
+        # it is finished as DNC. Another lead with the number is noted.
+        from .dnc import dnc_matches
+
+        on_dnc = await dnc_matches(conn, [columns["phone"]], lead["campaign_id"], "account")
         if on_dnc:
             await conn.execute(
                 "UPDATE lead SET status = 'DNC', completed = true, next_attempt_at = NULL WHERE id = $1",
                 lead["id"])
-            effects.append("number is on the do-not-call list: status DNC")
+            effects.append("number is on the do-not-call list (" + ", ".join(on_dnc[columns["phone"]])
+                           + "): status DNC")
         dups = [r["id"] for r in await conn.fetch(
             "SELECT id FROM lead WHERE campaign_id = $1 AND phone = $2 AND id <> $3 ORDER BY id LIMIT 5",
             lead["campaign_id"], columns["phone"], lead["id"])]
@@ -162,7 +164,8 @@ async def apply_wrap(conn, lead_id: int, code: str, *, now: dt.datetime, author:
     `callback_at` without a timezone is the lead's local time. `callback_owner`
     (an operator id) makes the callback that operator's own; None makes it
     campaign-wide. The wrap code also lands on the attempt (`attempt_id`, or
-    the lead's latest).
+    the lead's latest). The lease is left alone: the engine released it when
+    the call ended, and a supervisor's wrap must not free a lead a node holds.
     """
     lead = await get_lead(conn, lead_id, lock=True)
     rules = (await load_rules(conn, [lead["campaign_id"]]))[lead["campaign_id"]]
@@ -177,8 +180,7 @@ async def apply_wrap(conn, lead_id: int, code: str, *, now: dt.datetime, author:
                         callback_at=callback_at)
     await conn.execute(
         """UPDATE lead SET wrap_code = $2, status = $3, call_mode = $4, completed = $5, next_attempt_at = $6,
-               contact_status = coalesce($7, contact_status), updated_at = $8,
-               lease_owner = NULL, lease_expires_at = NULL
+               contact_status = coalesce($7, contact_status), updated_at = $8
            WHERE id = $1""",
         lead_id, result.wrap_code, result.status, result.call_mode, result.completed, result.next_attempt_at,
         result.contact_status, now)
@@ -194,6 +196,7 @@ async def apply_wrap(conn, lead_id: int, code: str, *, now: dt.datetime, author:
                                 ELSE concat_ws('; ', notes, $4::text) END
                WHERE id = $1""", attempt_id, result.wrap_code, operator_id, note)
     if result.adds_dnc:
+        # Not dnc.add_dnc: the time must be the caller's (virtual under the simulator), not the server's.
         await conn.execute(
             "INSERT INTO dnc (phone, campaign_id, source, added_at) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (phone, coalesce(campaign_id, 0)) DO NOTHING",

@@ -91,3 +91,22 @@ async def test_deleted_lead_still_closes_attempt(store):
     done = await store.run(finish_attempts, [AttemptEnd(ids[0], "failed", NOW)])
     assert done[0].lead_id is None
     assert await store.fetchval("SELECT outcome FROM attempt") == "failed"
+
+
+async def test_a_wrap_that_arrives_before_the_batched_close_stands(store):
+    from functools import partial
+
+    from dialer.store.lead_ops import apply_wrap
+
+    s = await store.run(seed, 2)
+    ids = await _start(store, s, s["leads"])
+    # The operator wrapped lead 0 as a sale, and a supervisor marked lead 1 DNC, before the engine's flush.
+    await store.run(partial(apply_wrap, now=NOW, author="op"), s["leads"][0], "SALE")
+    await store.run(partial(apply_wrap, now=NOW, author="sup"), s["leads"][1], "DNC")
+    await store.run(finish_attempts, [AttemptEnd(ids[0], "answered", NOW, answered_at=NOW),
+                                      AttemptEnd(ids[1], "no_answer", NOW)])
+    first, second = [await store.run(lead_row, i) for i in s["leads"]]
+    assert (first["status"], first["completed"], first["attempts"], first["last_contacted_at"]) == \
+        ("SALE", True, 1, NOW)
+    assert (second["status"], second["completed"], second["attempts"], second["last_outcome"]) == \
+        ("DNC", True, 1, "no_answer")
