@@ -74,7 +74,7 @@ class AbandonController:
     def __init__(self, target: float = 0.03, base_margin: float = 0.001,
                  uncertainty_margin: float = 0.15, team_margin: float = 0.005,
                  hour_limit: float = 0.04, hour_horizon: float = 40.0, gain: float = 0.005,
-                 initial_threshold: float = 0.05, min_threshold: float = 0.002,
+                 initial_threshold: float = 0.01, min_threshold: float = 0.0005,
                  max_threshold: float = 0.6, budget_horizon: float = 150.0):
         self.target = target
         self.base_margin = base_margin

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 GRID = 0.5  # seconds: the resolution of every estimate and of the predictive look-ahead
 
 
@@ -69,13 +71,15 @@ class DurationEstimate:
     def tail(self) -> list[float]:
         """tail[i] = weight of durations >= i*GRID (length bins + 1, tail[bins] = 0)."""
         if self._tail is None:
-            tail = [0.0] * (self.bins + 1)
-            acc = 0.0
-            for j in range(self.bins - 1, -1, -1):
-                acc += self._prior[j] + self._counts[j]
-                tail[j] = acc
-            self._tail = tail
+            weights = np.add(self._prior, self._counts)
+            self._tail_array = np.concatenate([np.cumsum(weights[::-1])[::-1], [0.0]])
+            self._tail = self._tail_array.tolist()
         return self._tail
+
+    def tail_array(self) -> np.ndarray:
+        """`tail()` as a numpy array, for the look-ahead's vectorised arithmetic."""
+        self.tail()
+        return self._tail_array
 
     def mean(self) -> float:
         return self.expected_residual(0.0)
@@ -173,7 +177,13 @@ class CallTimingEstimate:
                 live_tail[j] = live_tail[j + 1] + self._live[j]
                 all_tail[j] = all_tail[j + 1] + self._all[j]
             self._cache = (live_tail, all_tail)
+            self._cache_arrays = (np.array(live_tail), np.array(all_tail))
         return self._cache
+
+    def tails_array(self) -> tuple[np.ndarray, np.ndarray]:
+        """`tails()` as numpy arrays."""
+        self.tails()
+        return self._cache_arrays
 
     def live_rate(self) -> float:
         """P(a placed call is answered live)."""

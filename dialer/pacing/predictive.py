@@ -22,7 +22,8 @@ given: they are learned from `TalkEnded`, `WrapEnded` and `CallResolved` events.
 from __future__ import annotations
 
 import math
-from collections import Counter
+
+import numpy as np
 
 from dialer.config.model import PacingConfig
 
@@ -37,6 +38,16 @@ _SQRT2 = math.sqrt(2.0)
 _WRAP_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
 
 
+def _normal_sf(z: np.ndarray) -> np.ndarray:
+    """P(N(0,1) > z), vectorised (erfc by Abramowitz & Stegun 7.1.26, error < 1.5e-7)."""
+    x = np.abs(z) / _SQRT2
+    t = 1.0 / (1.0 + 0.3275911 * x)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                          + t * 1.061405429))))
+    upper = 0.5 * poly * np.exp(-x * x)          # P(N > |z|)
+    return np.where(z >= 0, upper, 1.0 - upper)
+
+
 class PredictivePacer(Pacer):
     mode = "predictive"
 
@@ -49,6 +60,7 @@ class PredictivePacer(Pacer):
         self.controller = controller or AbandonController(
             target=cfg.target_abandon_rate, base_margin=cfg.abandon_safety_margin)
         self.steps = int(cfg.ring_timeout_seconds / GRID)
+        self._k = np.arange(1, self.steps + 1)
         self._fallback = ProgressivePacer(cfg)
         self._wrap_quantiles: list[float] | None = None
 
@@ -65,68 +77,58 @@ class PredictivePacer(Pacer):
             self._wrap_quantiles = None
 
     # ---- deciding -------------------------------------------------------------------------
-    def _supply(self, snap: Snapshot) -> tuple[list[float], list[float]]:
+    def _supply(self, snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         """Per grid step: mean and variance of operators free by (answer time + 2 s)."""
         steps, now = self.steps, snap.now
-        mean = [float(snap.ready_operators)] * steps
-        var = [0.0] * steps
-        wrap_tail = self.wrap.tail()
-        nw = self.wrap.bins
-        for since in snap.wrapping_since:
-            i = min(int((now - since) / GRID), nw - 1)
-            base = wrap_tail[i]
-            if base <= 0.0:
-                continue
-            start = int((now - since + BRIDGE_LIMIT) / GRID)
-            inv = 1.0 / base
-            window = wrap_tail[start + 1:start + 1 + steps]
-            window += [0.0] * (steps - len(window))
-            for k, rest in enumerate(window):
-                p = 1.0 - rest * inv
-                mean[k] += p
-                var[k] += p * (1.0 - p)
-        talking = list(snap.talking_since) + [now] * snap.reserved_operators
+        mean = np.full(steps, float(snap.ready_operators))
+        var = np.zeros(steps)
+        if snap.wrapping_since:
+            tail = self.wrap.tail_array()
+            n = self.wrap.bins
+            elapsed = now - np.array(snap.wrapping_since)
+            base = tail[np.minimum((elapsed / GRID).astype(int), n - 1)]
+            start = ((elapsed + BRIDGE_LIMIT) / GRID).astype(int)
+            rest = tail[np.minimum(start[:, None] + self._k[None, :], n)]
+            p = 1.0 - rest / np.maximum(base, 1e-300)[:, None]
+            mean += p.sum(axis=0)
+            var += (p * (1.0 - p)).sum(axis=0)
+        talking = snap.talking_since + (now,) * snap.reserved_operators
         if talking:
             if self._wrap_quantiles is None:
                 self._wrap_quantiles = [self.wrap.quantile(q) for q in _WRAP_QUANTILES]
             horizon = self.steps * GRID + BRIDGE_LIMIT
             shifts = [w for w in self._wrap_quantiles if w < horizon]
             if shifts:
-                talk_tail = self.talk.tail()
-                nt = self.talk.bins
-                share = 1.0 / len(_WRAP_QUANTILES)
-                for since in talking:
-                    elapsed = now - since
-                    i = min(int(elapsed / GRID), nt - 1)
-                    base = talk_tail[i]
-                    if base <= 0.0:
-                        continue
-                    inv = share / base
-                    probs = [0.0] * steps
-                    for w in shifts:
-                        # x = (k+1)*GRID + 2 - w seconds more: only k with x > 0 can be free.
-                        first = max(0, math.ceil((w - BRIDGE_LIMIT) / GRID - 1e-9))
-                        start = int((elapsed + BRIDGE_LIMIT - w) / GRID) + 1
-                        lo = max(start + first, 0)
-                        window = talk_tail[lo:start + steps] if start + steps > 0 else []
-                        window += [0.0] * (steps - first - len(window))
-                        for k, rest in enumerate(window, first):
-                            probs[k] += (base - rest) * inv
-                    for k, p in enumerate(probs):
-                        mean[k] += p
-                        var[k] += p * (1.0 - p)
+                tail = self.talk.tail_array()
+                n = self.talk.bins
+                elapsed = now - np.array(talking)
+                base = np.maximum(tail[np.minimum((elapsed / GRID).astype(int), n - 1)], 1e-300)
+                p = np.zeros((len(talking), steps))
+                for w in shifts:
+                    # x = (k+1)*GRID + 2 - w more seconds: only x > 0 can be free in time.
+                    x = self._k * GRID + BRIDGE_LIMIT - w
+                    idx = np.minimum(((elapsed[:, None] + x[None, :]) / GRID).astype(int), n)
+                    done = 1.0 - tail[idx] / base[:, None]
+                    p += np.where(x[None, :] > 0, done, 0.0)
+                p /= len(_WRAP_QUANTILES)
+                mean += p.sum(axis=0)
+                var += (p * (1.0 - p)).sum(axis=0)
         return mean, var
 
-    def _demand(self, snap: Snapshot) -> tuple[list[float], list[float]]:
+    def _demand(self, snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         """Per grid step: mean and variance of live answers needing an operator by then."""
-        steps, now = self.steps, snap.now
-        mean = [float(snap.waiting_calls)] * steps
-        var = [0.0] * steps
-        by_age = Counter(int((now - t) / GRID) for t in snap.ringing_since)
-        for age_bin, n in by_age.items():
-            for k, q in enumerate(self.timing.live_by_grid(age_bin * GRID, steps)):
-                mean[k] += n * q
-                var[k] += n * q * (1.0 - q)
+        steps = self.steps
+        mean = np.full(steps, float(snap.waiting_calls))
+        var = np.zeros(steps)
+        if snap.ringing_since:
+            live_tail, all_tail = self.timing.tails_array()
+            n = self.timing.bins
+            age = snap.now - np.array(snap.ringing_since)
+            i = np.minimum((age / GRID).astype(int), n - 1)
+            later = live_tail[np.minimum(i[:, None] + self._k[None, :], n)]
+            q = (live_tail[i][:, None] - later) / np.maximum(all_tail[i], 1e-300)[:, None]
+            mean += q.sum(axis=0)
+            var += (q * (1.0 - q)).sum(axis=0)
         return mean, var
 
     def risk_model(self, snap: Snapshot):
@@ -134,23 +136,18 @@ class PredictivePacer(Pacer):
         s_mean, s_var = self._supply(snap)
         d_mean, d_var = self._demand(snap)
         steps = self.steps
-        q = self.timing.live_by_grid(0.0, steps)
-        weights = self.timing.answer_time_weights(steps)
-        grid = [(weights[k], s_mean[k] - d_mean[k] - 0.5, s_var[k] + d_var[k], q[k], q[k] * (1 - q[k]))
-                for k in range(steps) if weights[k] > 1e-4]
-        total_w = sum(g[0] for g in grid) or 1.0
-        erfc, sqrt = math.erfc, math.sqrt
+        q = np.array(self.timing.live_by_grid(0.0, steps))
+        weights = np.array(self.timing.answer_time_weights(steps))
+        keep = weights > 1e-4
+        w = weights[keep] / (weights[keep].sum() or 1.0)
+        m = (s_mean - d_mean - 0.5)[keep]          # abandoned when the balance is below one operator
+        v = (s_var + d_var)[keep]
+        qk, vk = q[keep], (q * (1.0 - q))[keep]
 
         def risk(j: int) -> float:
-            r = 0.0
-            for w, m, v, qk, vk in grid:
-                m_j = m - j * qk                # abandoned when the balance is below one operator
-                v_j = v + j * vk
-                if v_j <= 1e-12:
-                    r += w if m_j < 0 else 0.0
-                else:
-                    r += w * 0.5 * erfc(m_j / sqrt(2.0 * v_j))
-            return r / total_w
+            m_j = m - j * qk
+            v_j = np.maximum(v + j * vk, 1e-12)
+            return float(w @ _normal_sf(m_j / np.sqrt(v_j)))
         return risk
 
     @staticmethod

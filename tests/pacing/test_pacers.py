@@ -96,7 +96,7 @@ def test_predictive_counts_calls_already_ringing():
 
 def test_predictive_slows_down_when_abandons_rise_and_speeds_up_when_operators_wait():
     snap = Snapshot(now=1000.0, ready_operators=3, talking_since=(900.0,) * 12,
-                    wrapping_since=(985.0,) * 5)
+                    wrapping_since=(975.0,) * 8)           # 8 operators free in ~5 s
     base = _trained(PredictivePacer()).decide(snap).launch
     hot = _trained(PredictivePacer())
     for i in range(40):
