@@ -116,7 +116,7 @@ async def hold_calls(target, count: int, rate: float) -> dict:
         calls = []
         start = trio.current_time()
         for _ in range(count):
-            calls.append(await endpoint.dial(trunk, "100", ring_timeout=60, sdp=sdp))
+            calls.append(await endpoint.dial(trunk, "100", ring_timeout=120, sdp=sdp))
         for call in calls:
             if await call.wait_answered():
                 answered.append(call)
@@ -144,6 +144,9 @@ async def main_async(args) -> dict:
         await trio.sleep(0.5)
         target = ("127.0.0.1", port)
         result = {"machine": "2 cores, shared with other work", "sipp_uas_port": port}
+        if args.hold_only:
+            result["held"] = await hold_calls(target, args.hold, args.hold_rate)
+            return result
         runs = [await our_uac(target, args.seconds, args.workers) for _ in range(args.runs)]
         runs.sort(key=lambda r: r["calls_per_second"])
         result["ours"] = runs[len(runs) // 2] | {"all_runs_cps": [r["calls_per_second"] for r in runs]}
@@ -165,10 +168,12 @@ async def main_async(args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--hold", type=int, default=10000)
-    parser.add_argument("--hold-rate", type=float, default=1000)
+    parser.add_argument("--hold-rate", type=float, default=300,
+                        help="calls/s while setting up the held calls")
+    parser.add_argument("--hold-only", action="store_true")
     args = parser.parse_args()
     print(json.dumps(trio.run(main_async, args), indent=2))
 

@@ -36,13 +36,41 @@ class Network(Protocol):
     async def bind(self, host: str = "127.0.0.1", port: int = 0) -> DatagramSocket: ...
 
 
+_IPV4_LITERALS: set[str] = set()
+
+
+def _is_ipv4_literal(host: str) -> bool:
+    """True for "127.0.0.1"-style hosts (the stdlib sendto would resolve names blocking)."""
+    if host in _IPV4_LITERALS:
+        return True
+    try:
+        _stdlib_socket.inet_pton(_stdlib_socket.AF_INET, host)
+    except (OSError, TypeError):
+        return False
+    if len(_IPV4_LITERALS) < 65536:
+        _IPV4_LITERALS.add(host)
+    return True
+
+
 class UdpSocket:
-    def __init__(self, sock: trio.socket.SocketType):
+    def __init__(self, sock: trio.socket.SocketType, raw: _stdlib_socket.socket | None = None):
         self._sock = sock
+        self._raw = raw
         self.local_address: Address = sock.getsockname()[:2]
 
     async def send(self, data: bytes, address: Address) -> None:
+        # Fast path: a non-blocking sendto on the underlying socket. trio's own sendto
+        # re-resolves the address (getaddrinfo) on every call, which cost more than
+        # the rest of a SIP message's handling; a UDP send with buffer space never
+        # blocks, so we only fall back to trio's (waiting) sendto when the buffer is full.
+        await trio.lowlevel.checkpoint_if_cancelled()
         try:
+            if self._raw is not None and _is_ipv4_literal(address[0]):
+                try:
+                    self._raw.sendto(data, address)
+                    return
+                except BlockingIOError:
+                    pass
             await self._sock.sendto(data, address)
         except OSError:
             # UDP is lossy by contract: a send error (e.g. ICMP port unreachable
@@ -66,11 +94,13 @@ class UdpNetwork:
     """Real UDP sockets."""
 
     async def bind(self, host: str = "127.0.0.1", port: int = 0) -> UdpSocket:
-        sock = trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_DGRAM)
+        raw = _stdlib_socket.socket(_stdlib_socket.AF_INET, _stdlib_socket.SOCK_DGRAM)
+        raw.setblocking(False)
+        sock = trio.socket.from_stdlib_socket(raw)
         for option in (_stdlib_socket.SO_RCVBUF, _stdlib_socket.SO_SNDBUF):
             try:
                 sock.setsockopt(_stdlib_socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
             except OSError:
                 pass
         await sock.bind((host, port))
-        return UdpSocket(sock)
+        return UdpSocket(sock, raw)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import secrets
 
-from .message import Headers, NameAddr, Request, Response, parse_name_addr, parse_uri
+from .message import (_TAG_RE, Headers, NameAddr, Request, Response, parse_name_addr,
+                      parse_uri)
 from .transaction import new_branch
 
 
@@ -66,7 +67,8 @@ class Dialog:
         route_set = list(reversed(response.headers.get_all("Record-Route")))
         dialog = cls(
             call_id=invite.call_id, local_tag=invite.from_tag or "", remote_tag=response.to_tag,
-            local_uri=_without_tag(invite.from_addr), remote_uri=_without_tag(response.to_addr),
+            local_uri=_strip_tag(invite.headers.get("From")),
+            remote_uri=_strip_tag(response.headers.get("To")),
             local_seq=invite.cseq, remote_seq=None,
             remote_target=str(target) if target else invite.uri, route_set=route_set,
             local_contact=invite.headers.get("Contact") or "", via_host=via_host,
@@ -149,6 +151,15 @@ class Dialog:
             contacts = request.headers.get_all("Contact")
             if contacts:
                 self.remote_target = str(parse_name_addr(contacts[0]).uri)
+
+
+def _strip_tag(value: str) -> str:
+    """A From/To header value without its tag parameter (no full parse: the hot path)."""
+    gt = value.rfind(">")
+    match = _TAG_RE.search(value, gt + 1 if gt != -1 else 0)
+    if match is None:
+        return value.strip()
+    return (value[:match.start()] + value[match.end():]).strip()
 
 
 def _without_tag(addr: NameAddr) -> str:
