@@ -78,6 +78,22 @@ class UdpSocket:
             # layer's timers deal with loss.
             pass
 
+    def receive_nowait(self) -> tuple[bytes, Address] | None:
+        """A datagram already queued in the kernel, or None: lets a busy receiver take
+        every waiting datagram per wake-up (optional; not part of DatagramSocket)."""
+        if self._raw is None:
+            return None
+        while True:
+            try:
+                data, address = self._raw.recvfrom(MAX_DATAGRAM)
+            except BlockingIOError:
+                return None
+            except ConnectionResetError:
+                continue
+            except OSError:
+                return None
+            return data, address[:2]
+
     async def receive(self) -> tuple[bytes, Address]:
         while True:
             try:

@@ -711,8 +711,19 @@ class Endpoint:
     # --- receiving -------------------------------------------------------------------------
 
     async def _receive_loop(self) -> None:
+        transport = self.transport
+        pending = None
+        burst = 0
         while True:
-            message, address = await self.transport.receive()
+            if pending is None or burst >= 64:
+                # Wait (a checkpoint), at least every 64 datagrams so others get a turn.
+                message, address = await transport.receive()
+                burst = 0
+            else:
+                message, address = pending
+            # Every datagram already waiting is taken in this wake-up.
+            pending = transport.receive_nowait()
+            burst += 1
             try:
                 if isinstance(message, Response):
                     await self._on_response(message)

@@ -29,6 +29,7 @@ class DatagramTransport:
     def __init__(self, sock: DatagramSocket):
         self.sock = sock
         self.stats = TransportStats()
+        self._nowait = getattr(sock, "receive_nowait", None)
 
     @property
     def local_address(self) -> Address:
@@ -44,6 +45,16 @@ class DatagramTransport:
 
     async def receive(self) -> tuple[Request | Response | SipParseError, Address]:
         data, address = await self.sock.receive()
+        return self._parse(data, address)
+
+    def receive_nowait(self) -> tuple[Request | Response | SipParseError, Address] | None:
+        """The next datagram if one is already waiting (sockets that can tell), else None."""
+        if self._nowait is None:
+            return None
+        got = self._nowait()
+        return None if got is None else self._parse(*got)
+
+    def _parse(self, data: bytes, address: Address):
         self.stats.received += 1
         try:
             return parse_message(data), address
