@@ -82,6 +82,24 @@ async def test_answered_call_then_we_hang_up(mock_clock):
         nursery.cancel_scope.cancel()
 
 
+async def test_early_media_then_answer(mock_clock):
+    async def handler(call):
+        early = answer_offer(parse_sdp(call.remote_sdp), "127.0.0.1", 21000).to_bytes()
+        await call.ring(sdp=early)
+        await trio.sleep(2)
+        await call.answer(early)
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), handler)
+        call = await uac.dial(uas.local_address, "100", ring_timeout=20)
+        assert await call.wait_for("early_media") == "early_media"
+        assert parse_sdp(call.remote_sdp).audio.port == 21000
+        assert await call.wait_answered()
+        assert [s for _, s in call.progress] == ["calling", "trying", "early_media", "answered"]
+        await call.hangup()
+        nursery.cancel_scope.cancel()
+
+
 async def test_callee_hangs_up(mock_clock):
     async with trio.open_nursery() as nursery:
         uac, uas = await pair(nursery, MemoryNetwork(), answering(delay=1, talk=5))

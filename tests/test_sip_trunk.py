@@ -130,3 +130,34 @@ async def test_options_keepalive_marks_dead_trunk(mock_clock):
             assert alive.alive and not dead.alive
             assert pool.candidates() == [alive]
         nursery.cancel_scope.cancel()
+
+
+def test_pool_allows_only_trunk_hosts():
+    pool = TrunkPool([Trunk("a", "10.0.0.1", 5060), Trunk("b", "10.0.0.2", 5080)])
+    assert pool.allows(("10.0.0.1", 5999)) and pool.allows(("10.0.0.2", 5080))
+    assert not pool.allows(("10.0.0.3", 5060))
+
+
+async def test_register_answers_a_challenge(mock_clock):
+    from dialer.sip.auth import DigestServer
+    from dialer.sip.message import make_response
+
+    server = DigestServer(realm="reg", users={"u": "p"})
+    seen = []
+
+    def on_request(request, address):
+        seen.append(request.method)
+        if request.method != "REGISTER":
+            return None
+        if server.check(request) != "ok":
+            return make_response(request, 401, headers=[server.challenge_header()])
+        return make_response(request, 200, headers=[("Contact", request.headers.get("Contact"))])
+
+    net = MemoryNetwork()
+    async with open_endpoint(net, "127.0.0.1", 0, on_request=on_request) as registrar:
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            trunk = Trunk("r", *registrar.local_address, username="u", password="p")
+            assert await uac.register(trunk) == 200
+            wrong = Trunk("r", *registrar.local_address, username="u", password="x")
+            assert await uac.register(wrong) == 401
+    assert seen == ["REGISTER"] * 4

@@ -211,6 +211,11 @@ class TrunkPool:
     def from_config(cls, configs) -> "TrunkPool":
         return cls([Trunk.from_config(c) for c in configs])
 
+    def allows(self, address: tuple[str, int]) -> bool:
+        """Is `address` one of our trunks? For `Endpoint(allow=...)`: requests from other
+        sources get 403. Matched on host only: carriers often send from another port."""
+        return any(t.host == address[0] for t in self.trunks)
+
     def candidates(self) -> list[Trunk]:
         return [t for t in self.trunks if t.alive and t.breaker.state != "open"]
 
