@@ -35,6 +35,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, help="seed for talk/wrap draws (default: the profile's)")
     p.add_argument("--host", default="127.0.0.1", help="address the phones bind to")
     p.add_argument("--user-prefix", default="op", help="phones register as PREFIX1, PREFIX2, ...")
+    p.add_argument("--password", default="operator", help="SIP password of every phone (default operator)")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
     add_json_flag(p)
     p.set_defaults(func=lambda a: run(_operators, a))
@@ -112,11 +113,8 @@ def _print_summary(summary: dict) -> None:
 
 
 async def _operators(args) -> int:
-    try:
-        from sim.operators import LoggingDesk, OperatorTeam
-    except ImportError:  # pragma: no cover - operators land after the carrier
-        raise CliError("operator phones are not available in this build") from None
     from dialer.net import UdpNetwork
+    from sim.operators import LoggingDesk, OperatorTeam
     from dialer.sip.message import parse_uri
 
     profile = _load(args.profile)
@@ -128,12 +126,18 @@ async def _operators(args) -> int:
     if count < 1:
         raise CliError(f"--count: {count} must be at least 1")
     desk = LoggingDesk(echo=not args.json)
-    team = OperatorTeam(profile, desk, count=count, seed=args.seed, user_prefix=args.user_prefix)
+    team = OperatorTeam(profile, desk, count=count, seed=args.seed, user_prefix=args.user_prefix,
+                        password=args.password)
+    print(f"dialer sim operators: {count} phones registering with {registrar.address[0]}:"
+          f"{registrar.address[1]}", file=sys.stderr, flush=True)
     async with trio.open_nursery() as nursery:
         await nursery.start(team.run, UdpNetwork(), args.host, registrar.address)
-        print(f"dialer sim operators: {count} phones registered with {registrar.address[0]}:"
-              f"{registrar.address[1]}", file=sys.stderr, flush=True)
         await _until_stopped(args.duration)
+        # Log out and unregister (briefly) before leaving.
+        with trio.move_on_after(3):
+            async with trio.open_nursery() as leaving:
+                for op in team.operators:
+                    leaving.start_soon(op.leave)
         nursery.cancel_scope.cancel()
     summary = team.summary()
     if args.json:
