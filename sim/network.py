@@ -160,8 +160,11 @@ class MemorySocket:
                 return data, source
             # Wake when the head is due, or earlier if a datagram with an
             # earlier delivery time (or a close) arrives meanwhile.
-            with trio.move_on_at(deadline):
-                await self._lot.park()
+            if deadline == math.inf:
+                await self._lot.park()  # no cancel scope needed: the common idle case
+            else:
+                with trio.move_on_at(deadline):
+                    await self._lot.park()
 
     def _enqueue(self, deliver_at: float, seq: int, data: bytes, source: Address) -> None:
         heapq.heappush(self._heap, (deliver_at, seq, data, source))
