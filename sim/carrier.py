@@ -20,7 +20,6 @@ machine detector may consult).
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import trio
@@ -28,7 +27,7 @@ import trio
 from dialer.net import Network
 from dialer.sip.auth import DigestServer, parse_auth_params
 from dialer.sip.endpoint import ANSWERED, ENDED, Call, open_endpoint
-from dialer.sip.message import make_response, parse_uri
+from dialer.sip.message import parse_uri
 from dialer.sip.sdp import SdpError, answer_offer, make_offer, parse_sdp
 from dialer.sip.transaction import DEFAULT_TIMERS, TimerValues
 
@@ -138,7 +137,7 @@ class Carrier:
         self.report.challenged += 1
         name, value = self._auth.challenge_header(stale=verdict == "stale")
         self._nonces.add(value.split('nonce="', 1)[1].split('"', 1)[0])
-        await _reject_with_headers(call, self._auth.status, [(name, value)])
+        await call.reject(self._auth.status, headers=[(name, value)])
         return False
 
     def _answers_our_nonce(self, request) -> bool:
@@ -193,19 +192,6 @@ class Carrier:
             return answer_offer(parse_sdp(call.remote_sdp), *address).to_bytes()
         except SdpError:
             return None
-
-
-async def _reject_with_headers(call: Call, status: int, headers: list[tuple[str, str]]) -> None:
-    """Refuse with extra headers (the digest challenge)."""
-    if "headers" in inspect.signature(call.reject).parameters:
-        await call.reject(status, headers=headers)
-        return
-    # The endpoint's Call.reject() takes no headers yet: build the response ourselves,
-    # exactly as reject() does, and send it in the INVITE's server transaction.
-    endpoint = call.endpoint
-    response = make_response(call.invite, status, to_tag=call.local_tag, headers=headers)
-    call._end("failed", status, response.reason, by="local")
-    await endpoint._respond(call._server_tx, response, call.peer)
 
 
 async def serve_carrier(network: Network, host: str, port: int, carrier: Carrier, *,

@@ -160,8 +160,11 @@ class MemorySocket:
                 return data, source
             # Wake when the head is due, or earlier if a datagram with an
             # earlier delivery time (or a close) arrives meanwhile.
-            with trio.move_on_at(deadline):
-                await self._lot.park()
+            if deadline == math.inf:
+                await self._lot.park()  # no cancel scope needed: the common idle case
+            else:
+                with trio.move_on_at(deadline):
+                    await self._lot.park()
 
     def _enqueue(self, deliver_at: float, seq: int, data: bytes, source: Address) -> None:
         heapq.heappush(self._heap, (deliver_at, seq, data, source))
@@ -177,3 +180,52 @@ class MemorySocket:
 
     def __repr__(self) -> str:
         return f"<MemorySocket {self.local_address[0]}:{self.local_address[1]}>"
+
+
+class LossyNetwork:
+    """Any network (e.g. real UDP) with datagrams dropped at random, both ways.
+
+    Latency is not simulated here: delaying real datagrams would need a task
+    per socket; the in-memory network models latency and jitter instead.
+    """
+
+    def __init__(self, inner, loss: float, seed: int | str | None = 0):
+        if not 0.0 <= loss <= 1.0:
+            raise ValueError(f"loss {loss} is not between 0 and 1")
+        self.inner = inner
+        self.loss = loss
+        self._rng = random.Random(seed)
+        self.stats = NetworkStats()
+
+    def _lost(self) -> bool:
+        if self.loss and self._rng.random() < self.loss:
+            self.stats.lost += 1
+            return True
+        return False
+
+    async def bind(self, host: str = "127.0.0.1", port: int = 0) -> "LossySocket":
+        return LossySocket(self, await self.inner.bind(host, port))
+
+
+class LossySocket:
+    def __init__(self, network: LossyNetwork, sock):
+        self._network = network
+        self._sock = sock
+        self.local_address: Address = sock.local_address
+
+    async def send(self, data: bytes, address: Address) -> None:
+        self._network.stats.sent += 1
+        if self._network._lost():
+            await trio.lowlevel.checkpoint()
+            return
+        await self._sock.send(data, address)
+
+    async def receive(self) -> tuple[bytes, Address]:
+        while True:
+            data, address = await self._sock.receive()
+            if not self._network._lost():
+                self._network.stats.delivered += 1
+                return data, address
+
+    def close(self) -> None:
+        self._sock.close()

@@ -178,3 +178,34 @@ def test_same_seed_same_history_and_different_seed_differs():
     assert first == _run_exchange(7)
     assert first != _run_exchange(8)
     assert first[1]["lost"] > 0
+
+
+async def test_lossy_wrapper_drops_both_ways_over_real_udp():
+    from dialer.net import UdpNetwork
+    from sim.network import LossyNetwork
+
+    lossy = LossyNetwork(UdpNetwork(), loss=0.5, seed=2)
+    plain = UdpNetwork()
+    a = await lossy.bind("127.0.0.1", 0)
+    b = await plain.bind("127.0.0.1", 0)
+    try:
+        for i in range(200):
+            await a.send(b"%d" % i, b.local_address)
+        got = 0
+        with trio.move_on_after(0.5):
+            while True:
+                await b.receive()
+                got += 1
+        assert got == 200 - lossy.stats.lost and 60 <= got <= 140
+        lost_before = lossy.stats.lost
+        for i in range(200):
+            await b.send(b"x", a.local_address)
+        back = 0
+        with trio.move_on_after(0.5):
+            while True:
+                await a.receive()
+                back += 1
+        assert back == 200 - (lossy.stats.lost - lost_before) and 60 <= back <= 140
+    finally:
+        a.close()
+        b.close()
