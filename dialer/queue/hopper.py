@@ -102,7 +102,10 @@ class Hopper:
         async with self._lock:
             now = self.clock.now()
             await self._ensure_setup(now)
-            if not self._setup["campaign"]["active"] or n <= 0:
+            if not self._setup["campaign"]["active"]:
+                await self.release_all()  # paused: let other nodes (or a restart) have them
+                return []
+            if n <= 0:
                 return []
             self._note_take(n)
             await self._renew_if_due(now)
