@@ -88,6 +88,7 @@ async def prepare(url: str, leads: int, fresh: bool) -> int:
             print(f"reusing {have:,} leads in {DB_NAME}", flush=True)
             await store.execute("UPDATE lead SET lease_owner = NULL, lease_expires_at = NULL "
                                 "WHERE lease_owner IS NOT NULL")
+            await store.execute("VACUUM lead")
             return cid
         await store.execute("TRUNCATE lead, lead_list, campaign, lead_window_key CASCADE")
         cid = (await store.run(create_campaign, {"name": "bench", "calling_start": dt.time(8),
@@ -143,6 +144,7 @@ async def run_claims(store, cid, setup, per_list, seconds, node, at):
     gate = sql.Gate(cid, at, setup["auto_statuses"], windows.open_at(at))
     lists = [sql.ListRequest(l["id"], l["strategy"], per_list) for l in setup["lists"]]
     lease_until = at + dt.timedelta(hours=1)
+    await store.run(sql.claim, gate, node, lease_until, lists, setup["modes"], per_list)  # warm-up
     batches, claimed = [], 0
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
@@ -154,7 +156,16 @@ async def run_claims(store, cid, setup, per_list, seconds, node, at):
             for row in got.get(request.list_id, []):
                 if row.get("_fresh"):
                     request.pivots[row["call_mode"]] = max(request.pivots.get(row["call_mode"], 0), row["id"] + 1)
-    return summary("hopper claim", batches, claimed, time.perf_counter() - begin)
+    result = summary("hopper claim", batches, claimed, time.perf_counter() - begin)
+    await release(store, node)
+    return result
+
+
+async def release(store, node):
+    """Give the run's leases back, as a node does at shutdown, so the next run does
+    not start by walking over hundreds of thousands of leads held by a gone node."""
+    await store.execute("UPDATE lead SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1",
+                        node)
 
 
 async def _plain_claim(conn, list_id, node, until, now, after, n):
@@ -174,6 +185,7 @@ async def run_reference(store, setup, batch, seconds, node, at):
     lists = [l["id"] for l in setup["lists"]]
     cursors = dict.fromkeys(lists, 0)
     batches, claimed, i = [], 0, 0
+    await store.run(_plain_claim, lists[-1], node, at + dt.timedelta(hours=1), at, 0, batch)  # warm-up
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
         lid = lists[i % len(lists)]
@@ -183,11 +195,15 @@ async def run_reference(store, setup, batch, seconds, node, at):
         batches.append(time.perf_counter() - t)
         claimed += len(ids)
         cursors[lid] = max(ids, default=cursors[lid])
-    return summary("reference plain claim", batches, claimed, time.perf_counter() - begin)
+    result = summary("reference plain claim", batches, claimed, time.perf_counter() - begin)
+    await release(store, node)
+    return result
 
 
 async def run_hopper(store, cid, take, seconds, node, at):
     hopper = Hopper(store, Clock(at), cid, node, lease=dt.timedelta(hours=1), min_batch=take * 2)
+    for lead in await hopper.take(take):  # warm-up: loads the campaign, first refill
+        hopper.done(lead.id)
     batches, claimed = [], 0
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
@@ -197,8 +213,10 @@ async def run_hopper(store, cid, take, seconds, node, at):
         claimed += len(got)
         for lead in got:  # as if each call ended at once: the hopper stops renewing its lease
             hopper.done(lead.id)
+    result = summary("Hopper.take", batches, claimed, time.perf_counter() - begin)
     await hopper.release_all()
-    return summary("Hopper.take", batches, claimed, time.perf_counter() - begin)
+    await release(store, node)
+    return result
 
 
 async def main(args) -> None:

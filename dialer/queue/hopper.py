@@ -57,9 +57,11 @@ class LeadToDial:
     callback_due: dt.datetime | None = None
     local_time: dt.datetime | None = None  # set when taken
 
-    @property
-    def window_key(self) -> str:
-        return make_key(self.timezone, self.timezones, self.region, self.country)
+    window_key: str = ""
+
+    def __post_init__(self):
+        if not self.window_key:
+            self.window_key = make_key(self.timezone, self.timezones, self.region, self.country)
 
 
 class Hopper:
@@ -81,7 +83,7 @@ class Hopper:
         self._setup: dict | None = None
         self._setup_at: dt.datetime | None = None
         self._windows: KeyWindows | None = None
-        self._open_cache: tuple[dt.datetime, list[str]] | None = None
+        self._open_cache: tuple[dt.datetime, list[str], frozenset[str]] | None = None
         self._buffers: dict[int, collections.deque[LeadToDial]] = {}
         self._dry_until: dict[int, dt.datetime] = {}
         self._in_flight: dict[int, LeadToDial] = {}
@@ -100,7 +102,10 @@ class Hopper:
         async with self._lock:
             now = self.clock.now()
             await self._ensure_setup(now)
-            if not self._setup["campaign"]["active"] or n <= 0:
+            if not self._setup["campaign"]["active"]:
+                await self.release_all()  # paused: let other nodes (or a restart) have them
+                return []
+            if n <= 0:
                 return []
             self._note_take(n)
             await self._renew_if_due(now)
@@ -189,17 +194,30 @@ class Hopper:
                 gone = [lead.id for lead in self._buffers.pop(list_id)]
                 await self.store.run(sql.release_leads, self.node, gone)
 
+    @property
+    def _minute_exact(self) -> bool:
+        """Windows change only on whole minutes (the rules table's hours and every DST
+        transition are whole minutes) unless the campaign's hours have seconds."""
+        campaign = self._setup["campaign"]
+        return campaign["calling_start"].second == 0 and campaign["calling_end"].second == 0 and \
+            not campaign["calling_start"].microsecond and not campaign["calling_end"].microsecond
+
     def _open_keys(self, now: dt.datetime) -> list[str]:
-        minute = now.replace(second=0, microsecond=0)
-        if self._open_cache is None or self._open_cache[0] != minute:
-            # Windows change only on whole minutes (boundaries and DST transitions are).
-            self._open_cache = (minute, self._windows.open_at(now))
+        stamp = now.replace(second=0, microsecond=0) if self._minute_exact else now
+        if self._open_cache is None or self._open_cache[0] != stamp:
+            keys = self._windows.open_at(now)
+            self._open_cache = (stamp, keys, frozenset(keys))
         return self._open_cache[1]
 
     def _window_allows(self, lead: LeadToDial, now: dt.datetime) -> bool:
         key = lead.window_key
         if key not in self._windows.windows and key not in self._windows.broken:
+            # A key born after the setup was loaded (a lead edited or imported since).
             self._windows = KeyWindows(self._setup["campaign"], [*self._windows.windows, key], self.rules)
+            self._open_cache = None
+        if self._minute_exact:
+            self._open_keys(now)
+            return key in self._open_cache[2]
         return self._windows.allows(key, now)
 
     def _note_take(self, n: int) -> None:

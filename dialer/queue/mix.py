@@ -38,19 +38,25 @@ class WeightedMix:
 
     def pick(self, available: Iterable[Hashable] | None = None) -> Hashable | None:
         """The next list, among `available` ones (default: all); None if none can give."""
-        keys = [k for k in (self._weights if available is None else available) if k in self._weights]
+        weights, credit = self._weights, self._credit
+        keys = list(weights) if available is None else [k for k in available if k in weights]
         if not keys:
             return None
-        if len(keys) < len(self._weights):
+        if len(keys) < len(weights):
             # A list that cannot give must not bank credit for later (it would then
             # burst when it comes back); it starts again from zero.
-            for k in self._weights:
-                if k not in keys:
-                    self._credit[k] = 0
+            chosen = set(keys)
+            for k in weights:
+                if k not in chosen:
+                    credit[k] = 0
         total = 0
+        best, best_credit = None, None
         for k in keys:
-            self._credit[k] += self._weights[k]
-            total += self._weights[k]
-        best = max(keys, key=lambda k: self._credit[k])
-        self._credit[best] -= total
+            w = weights[k]
+            c = credit[k] + w
+            credit[k] = c
+            total += w
+            if best_credit is None or c > best_credit:
+                best, best_credit = k, c
+        credit[best] -= total
         return best

@@ -171,3 +171,20 @@ async def test_a_window_that_closes_while_in_the_hopper_stops_the_dial(store, au
     assert await hopper.recheck(first) == []
     leased = await store.fetchval("SELECT count(*) FROM lead WHERE lease_owner IS NOT NULL")
     assert leased == 0
+
+
+async def test_a_paused_campaign_gives_nothing_and_hands_back_its_leads(store, autojump_clock):
+    async def setup(conn):
+        cid = await seed.campaign(conn)
+        lid = await seed.lead_list(conn, cid, "l")
+        await seed.leads(conn, cid, lid, 10)
+        return cid
+
+    cid = await store.run(setup)
+    hopper = Hopper(store, Clock(MONDAY_10_NY), cid, "n", lease=LEASE, min_batch=10,
+                    setup_ttl=dt.timedelta(seconds=5))
+    assert len(await hopper.take(1)) == 1 and hopper.buffered() == 9
+    await store.execute("UPDATE campaign SET active = false WHERE id = $1", cid)
+    await trio.sleep(6)  # the hopper reloads the campaign every setup_ttl
+    assert await hopper.take(5) == []
+    assert await store.fetchval("SELECT count(*) FROM lead WHERE lease_owner = 'n'") == 1  # the one in flight
