@@ -228,7 +228,8 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
         result["imported"] = int(status.split()[-1])
     step("insert")
     await conn.execute("SET LOCAL session_replication_role = origin")
-    rejected = await conn.fetch("SELECT row_no, reject, phone FROM import_stage WHERE reject IS NOT NULL")
+    rejected = await conn.fetch(
+        "SELECT row_no, reject, phone FROM import_stage WHERE reject IS NOT NULL ORDER BY row_no")
     result["rejected"] = [(r["row_no"], r["reject"], r["phone"]) for r in rejected]
     step("rejects")
     result["steps"] = steps
