@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import os
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -29,6 +29,7 @@ import trio
 from .batch import BatchResult, process_batch
 from .mapping import Mapping, MappingError, field_name, mapping_from_data, resolve_columns
 from .normalise import TimezoneRule, TimezoneRules, ValidationContext
+from .rejects import RejectLog
 from .reader import FileProblem, FileShape, file_size, iter_batches, open_text, sniff
 
 DUP_SCOPES = ("none", "account", "campaign", "lists", "purpose")
@@ -177,14 +178,14 @@ async def _parse_to_spool(prep: Prepared, spool, progress: Callable[[int], None]
         workers = (os.cpu_count() or 1) if file_size(req.path) >= PARALLEL_MIN_BYTES else 1
     has_status = "status" in prep.columns
     has_count = "called_count" in prep.columns
-    totals = {"rows": 0, "good": 0, "warnings": 0, "rejects": [], "warning_samples": []}
+    totals = {"rows": 0, "good": 0, "warnings": 0, "rejects": RejectLog(), "warning_samples": []}
 
     def collect(start: int, n: int, res: BatchResult) -> None:
         spool.write(res.stage_csv)
         totals["rows"] += n
         totals["good"] += res.good
         totals["warnings"] += res.warnings
-        totals["rejects"].extend(res.rejects)
+        totals["rejects"].add_segment(res.rejects)
         if len(totals["warning_samples"]) < 20:
             totals["warning_samples"].extend(res.warning_samples)
 
@@ -250,22 +251,22 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
         m = prep.mapping
         await store.run(save_template, req.save_mapping, m.columns, [r.as_dict() for r in m.timezone_rules], {})
 
-    rejects = [(row, reason, detail) for row, reason, detail in parsed["rejects"]]
-    rejects += [(row, reason, f"{phone}") for row, reason, phone in loaded["rejected"]]
-    rejects.sort()
-    reasons = Counter(reason for _, reason, _ in rejects)
+    rejects: RejectLog = parsed["rejects"]
+    invalid = rejects.count
+    rejects.add_segment(loaded["rejected"])   # sorted by row number, detail = the phone
+    loaded["rejected"] = None
     summary = {
         "rows": parsed["rows"],
         "imported": loaded["imported"],
         "updated": loaded["updated"],
-        "invalid": len(parsed["rejects"]),
+        "invalid": invalid,
         "duplicates": loaded["duplicates"],
         "dnc": loaded["dnc"],
         "wireless": loaded["wireless"],
         "warnings": parsed["warnings"],
         "seconds": 0.0,
-        "reasons": dict(sorted(reasons.items())),
-        "rejected": len(rejects),
+        "reasons": rejects.reasons(),
+        "rejected": rejects.count,
         "relocated": loaded["relocated"],
         "campaign": prep.campaign["name"],
         "list_id": loaded["list_id"] if not req.dry_run else (prep.list["id"] if prep.list else None),
@@ -299,11 +300,10 @@ def reject_paths(req: ImportRequest) -> dict[str, str]:
     return {"other": req.rejects, "dnc": f"{base}.dnc{ext}", "duplicate": f"{base}.duplicates{ext}"}
 
 
-def write_rejects(req: ImportRequest, shape: FileShape, rejects: list[tuple[int, str, str]]) -> dict[str, str]:
+def write_rejects(req: ImportRequest, shape: FileShape, rejects: RejectLog) -> dict[str, str]:
     """Every rejected row as it was in the file, plus a `reason` column; with
     --separate-rejects, DNC and duplicate rejects get files of their own."""
     paths = reject_paths(req)
-    by_row = {row: (reason, detail) for row, reason, detail in rejects}
     files, writers = {}, {}
     try:
         for kind, path in paths.items():
@@ -311,12 +311,17 @@ def write_rejects(req: ImportRequest, shape: FileShape, rejects: list[tuple[int,
             writers[kind] = csv.writer(files[kind], delimiter=shape.delimiter)
             header = shape.header or [f"column_{i + 1}" for i in range(shape.width)]
             writers[kind].writerow([*header, "reason"])
-        if by_row:
+        if rejects.count:
+            # Both in row order: walk the file and the rejects side by side.
+            wanted = rejects.iter_sorted()
+            next_reject = next(wanted, None)
             for row_no, row in iter_rows(req.path, shape):
-                hit = by_row.get(row_no)
-                if hit is None:
+                if next_reject is None:
+                    break
+                if row_no != next_reject[0]:
                     continue
-                reason, detail = hit
+                _, reason, detail = next_reject
+                next_reject = next(wanted, None)
                 kind = "other"
                 if req.separate_rejects and reason in ("dnc", "duplicate", "duplicate_customer_key"):
                     kind = "dnc" if reason == "dnc" else "duplicate"
@@ -327,8 +332,8 @@ def write_rejects(req: ImportRequest, shape: FileShape, rejects: list[tuple[int,
     return paths
 
 
-def first_rejects(req: ImportRequest, shape: FileShape, rejects, n: int) -> list[dict]:
-    wanted = {row: (reason, detail) for row, reason, detail in rejects[:n]}
+def first_rejects(req: ImportRequest, shape: FileShape, rejects: RejectLog, n: int) -> list[dict]:
+    wanted = {row: (reason, detail) for row, reason, detail in itertools.islice(rejects.iter_sorted(), n)}
     found = []
     if not wanted:
         return found

@@ -238,3 +238,53 @@ def test_parallel_workers_give_the_same_result(cli, campaign, write, sql):
     assert valid > 1000
     assert (s["rows"], s["imported"], s["invalid"]) == (12001, valid, 12001 - valid)
     assert sql("SELECT count(DISTINCT phone) AS n FROM lead")[0]["n"] == valid
+
+
+def test_relocate_retain_new_moves_inbound_leads_too(cli, campaign, write, sql):
+    imp(cli, write("a.csv", "phone\n2125550101\n"), "--campaign", campaign, "--list", "Main")
+    sql("UPDATE lead SET source = 'inbound'")
+    s = imp(cli, write("b.csv", "phone\n2125550101\n"), "--campaign", campaign, "--new-list", "New",
+            "--dup-action", "relocate")
+    assert (s["imported"], s["relocated"], s["duplicates"]) == (1, 1, 1)
+    assert [r["name"] for r in sql("SELECT ll.name FROM lead l JOIN lead_list ll ON ll.id = l.list_id "
+                                   "ORDER BY l.id")] == ["SYS_DUPLICATE_LEADS", "New"]
+    # Leads already relocated are not duplicates any more.
+    s = imp(cli, write("c.csv", "phone\n2125550101\n"), "--campaign", campaign, "--new-list", "Again",
+            "--dup-scope", "account", "--dry-run")
+    assert s["duplicates"] == 1  # only the lead in New
+
+
+def test_queued_job_whose_file_vanished_fails_cleanly(cli, campaign, write, sql):
+    import os
+
+    path = write("gone.csv", BASIC)
+    job = cli("import", path, "--campaign", campaign, "--list", "Main", "--process-after", "00:00",
+              "--json").json()["job"]
+    os.unlink(path)
+    sql("UPDATE import_job SET process_after = now() - interval '1 minute'")
+    r = cli("imports", "run-due")
+    assert r.code == 1 and f"job {job}: failed" in r.out and "no such file" in r.out
+    assert cli("imports", "list", "--json").json()[0]["status"] == "failed"
+
+
+def test_progress_bar_only_on_a_terminal(capsys):
+    from dialer.cli.imports import ProgressBar
+
+    bar = ProgressBar(2_000_000)
+    bar(1_000_000)
+    assert capsys.readouterr().err == ""          # not a terminal: silent
+    bar.enabled = True
+    bar(1_000_000)
+    assert "50.0%" in capsys.readouterr().err
+
+
+def test_process_after_is_the_next_campaign_local_time():
+    import datetime as dt
+
+    from dialer.cli.imports import next_local_time
+
+    now = dt.datetime(2026, 1, 15, 20, 0, tzinfo=dt.timezone.utc)  # 15:00 in New York
+    assert next_local_time("22:30", "America/New_York", now) == dt.datetime(2026, 1, 16, 3, 30,
+                                                                             tzinfo=dt.timezone.utc)
+    assert next_local_time("09:00", "America/New_York", now) == dt.datetime(2026, 1, 16, 14, 0,
+                                                                             tzinfo=dt.timezone.utc)
