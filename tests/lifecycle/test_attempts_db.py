@@ -130,3 +130,11 @@ async def test_dialing_a_due_callback_closes_it_and_uses_the_callback_put_off(st
     assert (row["status"], row["call_mode"]) == ("NA", "retry")
     assert await store.run(due_callbacks, s["campaign_id"], due + dt.timedelta(hours=1), None) == []
     assert await store.fetchval("SELECT done_at FROM callback") == due + dt.timedelta(seconds=30)
+
+
+async def test_a_lead_with_an_unknown_zone_does_not_fail_the_batch(store):
+    s = await store.run(seed, 2)
+    await store.execute("UPDATE lead SET timezone = 'Mars/Olympus' WHERE id = $1", s["leads"][0])
+    ids = await _start(store, s, s["leads"])
+    done = await store.run(finish_attempts, [AttemptEnd(i, "busy", NOW) for i in ids])
+    assert [f.next.next_attempt_at for f in done] == [NOW + dt.timedelta(minutes=15)] * 2
