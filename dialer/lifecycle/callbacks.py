@@ -21,6 +21,14 @@ def may_take(owner_id: int | None, operator_id: int | None, due_at: dt.datetime,
 
 def localize(local: dt.datetime, timezone: str) -> dt.datetime:
     """A naive date-time read as wall time in the lead's zone, as an aware UTC datetime."""
+    import zoneinfo
+
+    from .rules import RuleError
     from .windows import zone
 
-    return local.replace(tzinfo=zone(timezone)).astimezone(dt.timezone.utc)
+    try:
+        tz = zone(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise RuleError(f"the lead's timezone {timezone!r} is unknown: give the callback time with an "
+                        "offset, e.g. 2026-03-02T14:30-05:00") from None
+    return local.replace(tzinfo=tz).astimezone(dt.timezone.utc)

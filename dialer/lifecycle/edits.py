@@ -20,7 +20,7 @@ from .rules import RuleError
 
 TEXT_FIELDS = ("first_name", "last_name", "email", "address", "city", "region", "postal_code", "country",
                "customer_key", "phone_type")
-EDITABLE = ("phone", "alt_phones", "timezone", *TEXT_FIELDS)
+EDITABLE = ("phone", "alt_phones", "timezone", "status", *TEXT_FIELDS)
 CUSTOM_PREFIX = "fields."
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -46,6 +46,8 @@ def clean_value(name: str, value: str, country: str, where: str) -> Any:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise RuleError(f"{where}: timezone {value!r} is not an IANA timezone") from None
         return value
+    if name == "status":
+        return value.upper() or None
     if name == "postal_code":
         from dialer.leads.normalise import normalise_postal_code
 
@@ -102,3 +104,20 @@ def _rules():
     from dialer.leads.normalise import TimezoneRules
 
     return TimezoneRules()
+
+
+def status_effects(changes: dict[str, tuple], lead: dict, statuses: dict, where: str) -> dict:
+    """A new status must exist; the lead takes its call mode and completed flag."""
+    if "status" not in changes:
+        return {}
+    code = changes["status"][1]
+    status = statuses.get(code)
+    if status is None:
+        raise RuleError(f"{where}: status {code!r} is not a status of this campaign "
+                        f"(known: {', '.join(sorted(statuses))})")
+    out = {}
+    if status.call_mode and status.call_mode != lead.get("call_mode"):
+        out["call_mode"] = (lead.get("call_mode"), status.call_mode)
+    if status.completed != lead.get("completed"):
+        out["completed"] = (lead.get("completed"), status.completed)
+    return out

@@ -91,7 +91,13 @@ def lead_window(rules, lead: dict) -> Window:
     same moment asks the same question many times.
     """
     zones = tuple(lead.get("timezones") or ()) or (lead.get("timezone") or rules.timezone,)
-    return _shared_window(rules.hours, zones, lead.get("region"), lead.get("country") or rules.country)
+    country = lead.get("country") or rules.country
+    try:
+        return _shared_window(rules.hours, zones, lead.get("region"), country)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        # A zone name the database holds but this machine does not know: one bad
+        # lead must not fail the engine's whole batch; the campaign zone stands in.
+        return _shared_window(rules.hours, (rules.timezone,), lead.get("region"), country)
 
 
 @lru_cache(maxsize=4096)

@@ -16,6 +16,7 @@ from dialer.lifecycle.bulk_edit import EditRow
 from dialer.lifecycle.rules import RuleError
 
 from .lead_ops import LEAD_COLUMNS, LEAD_FROM, _lead_dict, add_note, describe_changes, plan_edit, write_changes
+from .rules import load_rules
 
 
 class ConfirmationMismatch(RuleError):
@@ -65,6 +66,7 @@ async def plan_bulk_edit(conn, campaign_id: int, rows: Sequence[EditRow], *, loc
         f"ORDER BY l.id" + (" FOR UPDATE OF l" if lock else ""),
         campaign_id, [r.lead_id for r in rows])}
     editable = set(campaign["editable_statuses"])
+    statuses = (await load_rules(conn, [campaign_id]))[campaign_id].statuses
     plan = BulkPlan()
     errors = []
     for row in rows:
@@ -77,7 +79,7 @@ async def plan_bulk_edit(conn, campaign_id: int, rows: Sequence[EditRow], *, loc
             continue
         try:
             changes = plan_edit(lead, campaign["country"], row.values, f"line {row.line}: ",
-                                campaign_timezone=campaign["timezone"])
+                                campaign_timezone=campaign["timezone"], statuses=statuses)
         except RuleError as exc:
             errors.append(str(exc))
             continue

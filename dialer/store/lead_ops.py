@@ -11,7 +11,7 @@ import json
 from typing import Any, Sequence
 
 from dialer.lifecycle.callbacks import localize
-from dialer.lifecycle.edits import CUSTOM_PREFIX, check_field, clean_value, current_value, reprocess
+from dialer.lifecycle.edits import CUSTOM_PREFIX, check_field, clean_value, current_value, reprocess, status_effects
 from dialer.lifecycle.outcomes import LeadState
 from dialer.lifecycle.rules import RuleError
 from dialer.lifecycle.wraps import after_wrap
@@ -86,9 +86,9 @@ def _show(value: Any) -> str:
 
 
 def plan_edit(lead: dict, country: str, assignments: dict[str, str], where: str = "",
-              campaign_timezone: str = "America/New_York") -> dict[str, tuple]:
+              campaign_timezone: str = "America/New_York", statuses: dict | None = None) -> dict[str, tuple]:
     """{field: (old, new)} for the fields that really change, derived ones (phone type,
-    timezone) included; RuleError on a bad field or value."""
+    timezone; call mode and completed for a status) included; RuleError on a bad field or value."""
     changes = {}
     for name, raw in assignments.items():
         label = f"{where}{name}" if where else name
@@ -101,6 +101,7 @@ def plan_edit(lead: dict, country: str, assignments: dict[str, str], where: str 
         changes.update(reprocess(lead, changes, country, campaign_timezone))
     except ValueError as exc:   # the import's RowError: the lead's stored phone no longer parses
         raise RuleError(f"{where}{exc}") from None
+    changes.update(status_effects(changes, lead, statuses or {}, f"{where}status" if where else "status"))
     return changes
 
 
@@ -144,7 +145,9 @@ async def edit_lead(conn, lead_id: int, assignments: dict[str, str], author: str
     """Change fields (re-validated like an import row); a note lists each old -> new."""
     lead = await get_lead(conn, lead_id, lock=True)
     campaign = await conn.fetchrow("SELECT country, timezone FROM campaign WHERE id = $1", lead["campaign_id"])
-    changes = plan_edit(lead, campaign["country"], assignments, campaign_timezone=campaign["timezone"])
+    statuses = (await load_rules(conn, [lead["campaign_id"]]))[lead["campaign_id"]].statuses
+    changes = plan_edit(lead, campaign["country"], assignments, campaign_timezone=campaign["timezone"],
+                        statuses=statuses)
     effects = []
     if changes:
         effects = await write_changes(conn, lead, changes, now)

@@ -110,3 +110,31 @@ async def test_a_wrap_that_arrives_before_the_batched_close_stands(store):
         ("SALE", True, 1, NOW)
     assert (second["status"], second["completed"], second["attempts"], second["last_outcome"]) == \
         ("DNC", True, 1, "no_answer")
+
+
+async def test_dialing_a_due_callback_closes_it_and_uses_the_callback_put_off(store):
+    from functools import partial
+
+    from dialer.store.callbacks import due_callbacks
+    from dialer.store.lead_ops import apply_wrap
+
+    s = await store.run(seed, 1)
+    due = NOW + dt.timedelta(hours=2)
+    await store.run(partial(apply_wrap, now=NOW, author="op", callback_at=due), s["leads"][0], "CALLBK")
+    assert len(await store.run(due_callbacks, s["campaign_id"], due, None)) == 1
+    ids = await _start(store, s, s["leads"], due)
+    await store.execute("UPDATE attempt SET call_mode = 'callback'")
+    await store.run(finish_attempts, [AttemptEnd(ids[0], "no_answer", due + dt.timedelta(seconds=30))])
+    row = await store.run(lead_row, s["leads"][0])
+    assert row["next_attempt_at"] == due + dt.timedelta(seconds=30, minutes=30)   # callback mode: 30 min
+    assert (row["status"], row["call_mode"]) == ("NA", "retry")
+    assert await store.run(due_callbacks, s["campaign_id"], due + dt.timedelta(hours=1), None) == []
+    assert await store.fetchval("SELECT done_at FROM callback") == due + dt.timedelta(seconds=30)
+
+
+async def test_a_lead_with_an_unknown_zone_does_not_fail_the_batch(store):
+    s = await store.run(seed, 2)
+    await store.execute("UPDATE lead SET timezone = 'Mars/Olympus' WHERE id = $1", s["leads"][0])
+    ids = await _start(store, s, s["leads"])
+    done = await store.run(finish_attempts, [AttemptEnd(i, "busy", NOW) for i in ids])
+    assert [f.next.next_attempt_at for f in done] == [NOW + dt.timedelta(minutes=15)] * 2

@@ -236,3 +236,16 @@ def test_search_rejects_unknown_columns_even_with_no_rows(cli, database_url):
     _seed(database_url, 1)
     out = cli("lead", "search", "--status", "NOPE", "--columns", "id,shoe")
     assert out.code == 2 and "--columns: no column 'shoe'" in out.err
+
+
+def test_edit_status_takes_its_mode_and_completed_flag(cli, database_url):
+    s = _seed(database_url, 1)
+    lead = s["leads"][0]
+    out = cli("lead", "edit", lead, "status=callbk", "--json")
+    assert out.code == 0, out
+    assert set(out.json()["changes"]) == {"status", "call_mode"}
+    assert cli("lead", "edit", lead, "status=SALE").code == 0
+    assert _query(database_url, "SELECT status, call_mode, completed FROM lead")[0] == \
+        {"status": "SALE", "call_mode": "callback", "completed": True}
+    out = cli("lead", "edit", lead, "status=PARTY")
+    assert out.code == 2 and "status 'PARTY' is not a status of this campaign" in out.err
