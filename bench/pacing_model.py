@@ -313,7 +313,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", action="store_true", help="print every run as JSON lines")
     ap.add_argument("--plot", default=None, help="write the 20-operator / 25 %% PNG here")
+    ap.add_argument("--from-json", default=None,
+                    help="build the table (and plot) from a file of --json lines instead of running")
     args = ap.parse_args(argv)
+    if args.from_json:
+        rows = [json.loads(line) for line in open(args.from_json) if line.startswith("{")]
+        print(markdown(median_rows(rows)))
+        if args.plot:
+            plot(rows, args.plot)
+        return 0
     scen = [(o, l) for o, l in SCENARIOS
             if (args.operators is None or o in args.operators) and (args.live is None or l in args.live)]
     if args.operators and args.live:
@@ -321,15 +329,19 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(p, o, l, s, args.hours, args.power_ratio)
             for o, l in scen for p in args.pacers for s in range(args.seeds)]
     wall = time.perf_counter()
+    rows = []
     if args.jobs > 1:
         import multiprocessing
         with multiprocessing.Pool(args.jobs) as pool:
-            rows = pool.map(_job, jobs, chunksize=1)
+            for r in pool.imap_unordered(_job, jobs, chunksize=1):
+                rows.append(r)
+                if args.json:   # as they finish, so a long run's partial results are usable
+                    print(json.dumps(r), flush=True)
     else:
-        rows = [_job(j) for j in jobs]
-    if args.json:
-        for r in rows:
-            print(json.dumps(r))
+        for j in jobs:
+            rows.append(_job(j))
+            if args.json:
+                print(json.dumps(rows[-1]), flush=True)
     print(markdown(median_rows(rows)))
     print(f"\n{len(jobs)} runs, {time.perf_counter() - wall:.0f} s wall, {args.jobs} processes")
     if args.plot:
