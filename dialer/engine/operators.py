@@ -91,6 +91,9 @@ class Operator:
     idle_seq: int = 0                            # tie-break for equal idle_since
     contact: Any = None                          # where the phone rings (set by the registrar)
     call: CallInfo | None = None
+    last_campaign_id: int | None = None          # campaign of the last call (for wrap-up events)
+    talk_started: float = 0.0
+    wrap_started: float = 0.0
     pending: tuple[str, str | None] | None = None  # ("pause", reason) or ("logout", None)
     seconds: dict[OperatorState, float] = field(default_factory=lambda: collections.defaultdict(float))
     calls: int = 0
@@ -263,6 +266,7 @@ class OperatorDesk:
 
     def connect(self, op: Operator, call: CallInfo) -> None:
         op.call = call
+        op.last_campaign_id = call.campaign_id
         op.calls += 1
         self._move(op, "connect")
 
@@ -301,6 +305,10 @@ class OperatorDesk:
         op.reason = reason if new is S.PAUSED else None
         if new is S.READY and old is not S.READY and not keep_place:
             op.idle_since, op.idle_seq = now, next(self._order)
+        if new is S.ON_CALL:
+            op.talk_started = now
+        elif new is S.WRAP_UP:
+            op.wrap_started = now
         if new is S.LOGGED_OUT:
             op.pending = None
         for listener in self.listeners:
