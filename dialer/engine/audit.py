@@ -3,7 +3,7 @@
 Rules (each violation names the rule, the attempt and why):
   dnc            the number was on the account or campaign DNC list before the call started
   calling_hours  the call started outside the lead-local calling window (campaign hours, days,
-                 holidays, and the country/state rules table when `dialer.compliance` is present)
+                 holidays, and the country/state rules table of `dialer.compliance`)
   max_attempts   the attempt's number on its lead is above its call mode's maximum
   daily_limit    more calls to one number on one lead-local day than the campaign allows
   short_ring     a no-answer the dialer itself gave up on (CANCEL/487, or no final status) after
@@ -24,6 +24,7 @@ import zoneinfo
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
+from dialer.compliance import CallingWindow
 from dialer.store.audit import audit_facts
 
 MIN_RING = dt.timedelta(seconds=15)
@@ -125,34 +126,11 @@ def judge(facts: dict, *, abandon_cap: float = ABANDON_CAP) -> AuditReport:
     return AuditReport(campaign["name"], len(facts["attempts"]), out, abandon_by_day)
 
 
-def calling_window(campaign: dict, attempt: dict):
-    """The lead-local calling window for this attempt's lead."""
+def calling_window(campaign: dict, attempt: dict) -> CallingWindow:
+    """The lead-local calling window for this attempt's lead (campaign hours + country/state rules)."""
     lead = {"timezone": attempt["timezone"], "timezones": attempt.get("timezones"),
             "region": attempt.get("region"), "country": attempt.get("country")}
-    try:
-        from dialer.compliance import CallingWindow
-    except ImportError:  # compliance not merged yet: campaign hours only
-        return _CampaignHours(campaign, lead)
     return CallingWindow.for_campaign_lead(campaign, lead)
-
-
-class _CampaignHours:
-    """Campaign hours, days and holidays in every zone of the lead (no state rules)."""
-
-    def __init__(self, campaign: dict, lead: dict):
-        self.start, self.end = campaign["calling_start"], campaign["calling_end"]
-        self.days = set(campaign["calling_days"])
-        self.holidays = set(campaign["holidays"] or ())
-        self.zones = [_zone(z) for z in (lead.get("timezones") or [lead["timezone"] or campaign["timezone"]])]
-
-    def allows(self, at: dt.datetime) -> bool:
-        for z in self.zones:
-            local = at.astimezone(z)
-            if local.isoweekday() not in self.days or local.date() in self.holidays:
-                return False
-            if not (self.start <= local.time() and (self.end == dt.time(0) or local.time() < self.end)):
-                return False
-        return True
 
 
 @lru_cache(maxsize=512)
