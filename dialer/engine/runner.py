@@ -242,20 +242,30 @@ class CampaignRunner:
         except Exception as exc:  # a peer or transport problem: the call failed, the engine goes on
             log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
             outcome = "failed" if live.answered is None else outcome
+        except trio.Cancelled:
+            # The engine itself is being torn down (not a drain): the call's fate is unknown.
+            # Its attempt stays open, exactly as after a crash, and the next start closes it
+            # as `unknown` (store/recovery.py). Recording a guess here would be a lie.
+            outcome = None
+            raise
         finally:
             self._ringing.pop(live.attempt_id, None)
             self._live.pop(live.attempt_id, None)
             self._leads_in_flight.discard(live.lead.id)
-            status = getattr(call, "sip_status", None)
-            self.journal.finish(AttemptEnd(
-                attempt_id=live.attempt_id, outcome=outcome, ended_at=self.clock.now(), sip_status=status,
-                answered_at=answered_at, bridged_at=bridged_at,
-                operator_id=operator.id if operator is not None else None))
-            self.hopper.done(live.lead.id)
-            self.stats[outcome] = self.stats.get(outcome, 0) + 1
-            if self.metrics is not None:
-                self.metrics.call_ended(self.name, outcome, status)
-            self._wake.set()
+            if outcome is not None:
+                self._record(live, call, outcome, answered_at, bridged_at, operator)
+
+    def _record(self, live: _Live, call, outcome: str, answered_at, bridged_at, operator) -> None:
+        status = getattr(call, "sip_status", None)
+        self.journal.finish(AttemptEnd(
+            attempt_id=live.attempt_id, outcome=outcome, ended_at=self.clock.now(), sip_status=status,
+            answered_at=answered_at, bridged_at=bridged_at,
+            operator_id=operator.id if operator is not None else None))
+        self.hopper.done(live.lead.id)
+        self.stats[outcome] = self.stats.get(outcome, 0) + 1
+        if self.metrics is not None:
+            self.metrics.call_ended(self.name, outcome, status)
+        self._wake.set()
 
     async def _cut(self, live: _Live, call) -> str:
         """The drain timeout ran out: hang up cleanly and say what we know."""
