@@ -235,6 +235,10 @@ class OperatorDesk:
             self._move(op, "reserve")
         return op
 
+    def reserve_this(self, op: Operator) -> None:
+        """Reserve one given ready operator (preview: they asked for a lead themselves)."""
+        self._move(op, "reserve")
+
     async def reserve(self, campaign_id: int | None = None, *, timeout: float) -> Operator | None:
         """Reserve the longest-idle ready operator, waiting up to `timeout` seconds in line.
 

@@ -77,6 +77,8 @@ class RunnerSettings:
     hangup_answered: bool = False     # bench mode: answered calls hang up at once, no operators
     drain_timeout: float = 30.0
     max_launch: int = 200             # calls launched in one round at most
+    preview_timeout: float = 60.0     # seconds an operator may look at a previewed lead
+    preview_timeout_action: str = "skip"   # "skip" (nothing dialed without a decision) or "dial"
 
 
 @dataclasses.dataclass
@@ -88,6 +90,14 @@ class _Live:
     call: Any = None
     answered: float | None = None
     ringing_at: Any = None
+    operator: Any = None              # preview: the operator who chose to dial
+
+
+@dataclasses.dataclass
+class _Preview:
+    lead: Any
+    operator: Any
+    timer: trio.CancelScope
 
 
 class CampaignRunner:
@@ -109,6 +119,8 @@ class CampaignRunner:
         self._machines = 0
         self._stopping = False
         self._wake = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self._previews: dict[int, _Preview] = {}
         desk.listeners.append(self._operator_moved)
 
     # ---- control ------------------------------------------------------------------------------
@@ -125,6 +137,7 @@ class CampaignRunner:
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as calls:
+            self._nursery = calls
             upkeep = trio.CancelScope()
             if hasattr(self.hopper, "run"):
                 # Lease renewal for leads waiting or in calls: a long call never loses its lease.
@@ -188,6 +201,9 @@ class CampaignRunner:
         leads = [lead for lead in leads if lead.id not in self._leads_in_flight]
         if not leads:
             return
+        await self._launch(calls, leads)
+
+    async def _launch(self, calls: trio.Nursery, leads: list, operator=None) -> list[int]:
         self._leads_in_flight.update(lead.id for lead in leads)
         now = self.clock.now()
         starts = [AttemptStart(lead_id=lead.id, campaign_id=self.campaign_id, called_number=lead.phone,
@@ -196,14 +212,20 @@ class CampaignRunner:
                                lead_region=lead.region, call_mode=lead.call_mode)
                   for lead in leads]
         # The attempt rows are stored before any INVITE leaves: a crash leaves evidence.
-        ids = await self.journal.start(starts)
+        try:
+            ids = await self.journal.start(starts)
+        except BaseException:
+            self._leads_in_flight.difference_update(lead.id for lead in leads)
+            raise
         for lead, attempt_id in zip(leads, ids):
-            live = _Live(lead, attempt_id, trio.current_time(), trio.CancelScope())
+            live = _Live(lead, attempt_id, trio.current_time(), trio.CancelScope(), operator=operator)
             self._live[attempt_id] = live
-            self._ringing[attempt_id] = live.launched
+            if operator is None:
+                self._ringing[attempt_id] = live.launched
             if self.metrics is not None:
                 self.metrics.call_started(self.name)
             calls.start_soon(self._call, live)
+        return ids
 
     # ---- one call ---------------------------------------------------------------------------------
     async def _call(self, live: _Live) -> None:
@@ -224,8 +246,11 @@ class CampaignRunner:
                     live.answered = trio.current_time()
                     answered_at = self.clock.now()
                     kind = self.classify(call)
-                    self._observe(CallResolved(live.launched, live.answered, kind))
-                    if kind == "machine":
+                    if live.operator is None:
+                        self._observe(CallResolved(live.launched, live.answered, kind))
+                    if live.operator is not None:
+                        outcome, operator, bridged_at = await self._talk_preview(live, call)
+                    elif kind == "machine":
                         outcome = "machine"
                         self._machines += 1
                         try:
@@ -252,6 +277,8 @@ class CampaignRunner:
             self._ringing.pop(live.attempt_id, None)
             self._live.pop(live.attempt_id, None)
             self._leads_in_flight.discard(live.lead.id)
+            if live.operator is not None and live.operator.state is OperatorState.RESERVED:
+                self.desk.release(live.operator)       # preview call not answered: operator free again
             if outcome is not None:
                 self._record(live, call, outcome, answered_at, bridged_at, operator)
 
@@ -299,6 +326,83 @@ class CampaignRunner:
             return "abandoned", None, None
         bridged_at = self.clock.now()
         self._observe(LiveAnswerSettled(trio.current_time(), False))
+        self.desk.connect(operator, CallInfo(live.attempt_id, live.lead.id, self.campaign_id))
+        try:
+            await self.bridge.talk(call, leg)
+        finally:
+            if operator.state is OperatorState.ON_CALL:
+                self.desk.hangup(operator)
+        return "answered", operator, bridged_at
+
+    # ---- preview mode ---------------------------------------------------------------------------------
+    async def preview_next(self, operator_ref):
+        """Preview: a ready operator asks for the next lead; they are reserved while they look.
+
+        Returns the lead (already leased, checked at take time) or None when nothing is callable.
+        Within `preview_timeout` they `preview_dial` or `preview_skip`; after it, the configured
+        action happens (default: skip, so nothing is dialed without a person's decision)."""
+        op = self.desk.get(operator_ref)
+        if op.id in self._previews:
+            return self._previews[op.id].lead
+        if self._stopping or self._nursery is None:
+            return None
+        self.desk.reserve_this(op)
+        try:
+            leads = await self.hopper.take(1, [op.id])
+        except BaseException:
+            self.desk.release(op)
+            raise
+        if not leads:
+            self.desk.release(op)
+            return None
+        preview = _Preview(leads[0], op, trio.CancelScope())
+        self._previews[op.id] = preview
+        self._nursery.start_soon(self._preview_timer, preview)
+        return preview.lead
+
+    async def preview_dial(self, operator_ref) -> int:
+        """Dial the previewed lead; the operator is connected when it answers. The attempt id."""
+        preview = self._pop_preview(operator_ref)
+        ids = await self._launch(self._nursery, [preview.lead], operator=preview.operator)
+        return ids[0]
+
+    async def preview_skip(self, operator_ref) -> None:
+        """Do not dial the previewed lead: its lease goes back, the operator is ready again."""
+        from dialer.store.leases import release_leads
+
+        preview = self._pop_preview(operator_ref)
+        self.hopper.done(preview.lead.id)
+        with trio.CancelScope(shield=True):
+            await self.journal.store.run(release_leads, self.settings.node, [preview.lead.id])
+        self.desk.release(preview.operator)
+
+    def _pop_preview(self, operator_ref) -> _Preview:
+        op = self.desk.get(operator_ref)
+        preview = self._previews.pop(op.id, None)
+        if preview is None:
+            from .operators import OperatorError
+            raise OperatorError(f"operator {op.name} has no lead in preview")
+        preview.timer.cancel()
+        return preview
+
+    async def _preview_timer(self, preview: _Preview) -> None:
+        with preview.timer:
+            await trio.sleep(self.settings.preview_timeout)
+        # Act outside the timer's scope: dial/skip cancel the timer, which must not cancel them.
+        if self._previews.get(preview.operator.id) is preview:
+            if self.settings.preview_timeout_action == "dial":
+                await self.preview_dial(preview.operator.id)
+            else:
+                await self.preview_skip(preview.operator.id)
+
+    async def _talk_preview(self, live: _Live, call):
+        """A previewed call answered: its operator is already waiting on it."""
+        operator = live.operator
+        leg = await self.bridge.connect(call, operator, trio.current_time() + self.settings.abandon_after)
+        if leg is None:
+            await call.hangup()
+            return "abandoned", None, None
+        bridged_at = self.clock.now()
         self.desk.connect(operator, CallInfo(live.attempt_id, live.lead.id, self.campaign_id))
         try:
             await self.bridge.talk(call, leg)
