@@ -13,7 +13,7 @@ import trio
 
 from dialer.clock import Clock
 from dialer.engine.audit import run_audit
-from dialer.engine.compat import LeaseLeadSource, finish_attempts, finish_unknown, make_pacer, start_attempts
+from dialer.engine.compat import Hopper, finish_attempts, finish_unknown, make_pacer, start_attempts
 from dialer.engine.journal import CallJournal
 from dialer.engine.operators import OperatorDesk, OperatorState
 from dialer.engine.runner import CampaignRunner, RunnerSettings
@@ -31,7 +31,7 @@ async def _session(store, clock, campaign, operators, seconds, *, crash):
     for row in operators:
         desk.add(row["id"], row["name"])
     journal = CallJournal(store, start_attempts, finish_attempts)
-    source = LeaseLeadSource(store, clock, campaign["id"], NODE)
+    source = Hopper(store, clock, campaign["id"], NODE)
     async with trio.open_nursery() as nursery:
         placer = ScriptedPlacer(nursery)
         runner = CampaignRunner(campaign, clock=clock, journal=journal, hopper=source,

@@ -4,7 +4,7 @@ import pytest
 import trio
 
 from dialer.clock import Clock
-from dialer.engine.compat import LeaseLeadSource, finish_attempts, make_pacer, start_attempts
+from dialer.engine.compat import Hopper, finish_attempts, make_pacer, start_attempts
 from dialer.engine.journal import CallJournal
 from dialer.engine.operators import OperatorDesk, OperatorError, OperatorState
 from dialer.engine.runner import CampaignRunner, RunnerSettings
@@ -22,7 +22,7 @@ async def _with_runner(store, body, **settings):
     desk.login("pat", ready=True)
     clock = Clock(START)
     journal = CallJournal(store, start_attempts, finish_attempts)
-    source = LeaseLeadSource(store, clock, campaign["id"], "node-p")
+    source = Hopper(store, clock, campaign["id"], "node-p")
     async with trio.open_nursery() as nursery:
         runner = CampaignRunner(campaign, clock=clock, journal=journal, hopper=source,
                                 pacer=make_pacer("preview"), placer=ScriptedPlacer(nursery), desk=desk,

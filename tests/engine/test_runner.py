@@ -12,7 +12,7 @@ import trio
 
 from dialer.clock import Clock
 from dialer.engine.audit import run_audit
-from dialer.engine.compat import LeaseLeadSource, finish_attempts, make_pacer, start_attempts
+from dialer.engine.compat import Hopper, finish_attempts, make_pacer, start_attempts
 from dialer.engine.journal import CallJournal
 from dialer.engine.metrics import EngineMetrics
 from dialer.engine.operators import OperatorDesk, OperatorState
@@ -55,7 +55,7 @@ async def _run(store, minutes, *, operators=3, stop_after=None, hangup_answered=
     for row in rows:
         desk.add(row["id"], row["name"])
     journal = CallJournal(store, start_attempts, finish_attempts, metrics=metrics)
-    source = LeaseLeadSource(store, clock, campaign["id"], "node-1")
+    source = Hopper(store, clock, campaign["id"], "node-1")
     async with trio.open_nursery() as nursery:
         placer = ScriptedPlacer(nursery)
         runner = CampaignRunner(campaign, clock=clock, journal=journal, hopper=source,
