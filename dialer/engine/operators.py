@@ -111,10 +111,11 @@ Listener = Callable[[Operator, OperatorState, OperatorState], None]
 
 
 class _Waiter:
-    __slots__ = ("campaign_id", "event", "operator")
+    __slots__ = ("campaign_id", "event", "operator", "exclude")
 
-    def __init__(self, campaign_id: int | None):
+    def __init__(self, campaign_id: int | None, exclude: frozenset[int] = frozenset()):
         self.campaign_id = campaign_id
+        self.exclude = exclude
         self.event = trio.Event()
         self.operator: Operator | None = None
 
@@ -123,8 +124,12 @@ class OperatorDesk:
     """The operators of one engine: state machine, ready line, Python API."""
 
     def __init__(self, *, now: Callable[[], float] = trio.current_time,
-                 on_wrap: WrapHook | None = None, listeners: list[Listener] | None = None):
+                 on_wrap: WrapHook | None = None, listeners: list[Listener] | None = None,
+                 require_phone: bool = False):
         self._now = now
+        # With SIP bridging an operator without a registered phone cannot take a call, so
+        # may not be ready (and is paused when the phone's registration goes away).
+        self.require_phone = require_phone
         self._on_wrap = on_wrap
         self.listeners: list[Listener] = list(listeners or [])
         self.operators: dict[int, Operator] = {}
@@ -151,7 +156,10 @@ class OperatorDesk:
 
     def set_contact(self, ref: int | str, contact: Any) -> None:
         """Where the operator's phone rings (the registrar calls this on REGISTER)."""
-        self.get(ref).contact = contact
+        op = self.get(ref)
+        op.contact = contact
+        if contact is None and self.require_phone and op.state is S.READY:
+            self._move(op, "pause", reason="no phone")
 
     # ---- the operator's own API (phones, HTTP) ----------------------------------
     def login(self, ref: int | str, *, ready: bool = False) -> Operator:
@@ -176,6 +184,8 @@ class OperatorDesk:
                 op.pending = None   # "ready" cancels a pause asked for during the call
                 return op
             raise OperatorError(f"operator {op.name} is {op.state.value}: set a wrap code first")
+        if self.require_phone and op.contact is None:
+            raise OperatorError(f"operator {op.name} has no registered phone")
         self._move(op, "ready")
         return op
 
@@ -220,17 +230,17 @@ class OperatorDesk:
             result[op.state.value] += 1
         return result
 
-    def longest_idle(self, campaign_id: int | None = None) -> Operator | None:
+    def longest_idle(self, campaign_id: int | None = None, exclude=frozenset()) -> Operator | None:
         best = None
         for op in self.operators.values():
-            if op.state is S.READY and op.serves(campaign_id):
+            if op.state is S.READY and op.serves(campaign_id) and op.id not in exclude:
                 if best is None or (op.idle_since, op.idle_seq) < (best.idle_since, best.idle_seq):
                     best = op
         return best
 
-    def try_reserve(self, campaign_id: int | None = None) -> Operator | None:
+    def try_reserve(self, campaign_id: int | None = None, exclude=frozenset()) -> Operator | None:
         """Reserve the longest-idle ready operator now, or None."""
-        op = self.longest_idle(campaign_id)
+        op = self.longest_idle(campaign_id, exclude)
         if op is not None:
             self._move(op, "reserve")
         return op
@@ -239,16 +249,17 @@ class OperatorDesk:
         """Reserve one given ready operator (preview: they asked for a lead themselves)."""
         self._move(op, "reserve")
 
-    async def reserve(self, campaign_id: int | None = None, *, timeout: float) -> Operator | None:
+    async def reserve(self, campaign_id: int | None = None, *, timeout: float,
+                      exclude=frozenset()) -> Operator | None:
         """Reserve the longest-idle ready operator, waiting up to `timeout` seconds in line.
 
         Calls already waiting are served first: a new call does not jump the queue.
         """
         if not self._waiters:
-            op = self.try_reserve(campaign_id)
+            op = self.try_reserve(campaign_id, exclude)
             if op is not None:
                 return op
-        waiter = _Waiter(campaign_id)
+        waiter = _Waiter(campaign_id, frozenset(exclude))
         self._waiters.append(waiter)
         try:
             with trio.move_on_after(timeout):
@@ -322,7 +333,7 @@ class OperatorDesk:
 
     def _hand_to_waiter(self, op: Operator) -> None:
         for waiter in self._waiters:
-            if op.serves(waiter.campaign_id):
+            if op.serves(waiter.campaign_id) and op.id not in waiter.exclude:
                 self._waiters.remove(waiter)
                 self._move(op, "reserve")
                 waiter.operator = op

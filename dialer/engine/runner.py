@@ -306,16 +306,18 @@ class CampaignRunner:
         deadline = live.answered + self.settings.abandon_after
         self._waiting += 1
         operator = leg = None
+        tried: set[int] = set()
         try:
             while leg is None:
                 remaining = deadline - trio.current_time()
                 if remaining <= 0:
                     break
-                operator = await self.desk.reserve(self.campaign_id, timeout=remaining)
+                operator = await self.desk.reserve(self.campaign_id, timeout=remaining, exclude=tried)
                 if operator is None:
                     break
                 leg = await self.bridge.connect(call, operator, deadline)
-                if leg is None:           # the phone did not answer in time: next operator
+                if leg is None:           # no phone, or it did not answer in time: next operator
+                    tried.add(operator.id)
                     self.desk.release(operator)
                     operator = None
         finally:

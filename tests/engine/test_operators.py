@@ -198,3 +198,23 @@ async def test_listeners_see_every_move(autojump_clock):
     desk.login("op1", ready=True)
     desk.pause("op1", "break")
     assert seen == [("logged_out", "paused"), ("paused", "ready"), ("ready", "paused")]
+
+
+async def test_phone_required_for_ready(autojump_clock):
+    desk = OperatorDesk(require_phone=True)
+    desk.add(1, "op1")
+    desk.login("op1")
+    with pytest.raises(OperatorError, match="no registered phone"):
+        desk.ready("op1")
+    desk.set_contact("op1", ("127.0.0.1", 5062))
+    desk.ready("op1")
+    desk.set_contact("op1", None)       # registration removed or expired
+    assert desk.get("op1").state is S.PAUSED and desk.get("op1").reason == "no phone"
+
+
+async def test_reserve_can_skip_operators_already_tried(autojump_clock):
+    desk = _desk(2)
+    desk.login("op1", ready=True)
+    desk.login("op2", ready=True)
+    assert desk.try_reserve(exclude={1}).name == "op2"
+    assert await desk.reserve(timeout=1.0, exclude={1}) is None
