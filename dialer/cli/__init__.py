@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "dialer.cli.bulk_edit",
     "dialer.cli.call",
     "dialer.cli.audit",
+    "dialer.cli.run",
 ]
 
 

@@ -31,10 +31,15 @@ class SipPlacer:
 
     def __init__(self, endpoint, pool):
         self.endpoint, self.pool = endpoint, pool
+        self.placed: dict[str, int] = {}      # INVITEs per trunk, for the CPS gauge
 
     async def dial(self, number, *, caller_id=None, ring_timeout=25.0, headers=()):
-        return await self.pool.dial(self.endpoint, number, caller_id=caller_id, ring_timeout=ring_timeout,
+        call = await self.pool.dial(self.endpoint, number, caller_id=caller_id, ring_timeout=ring_timeout,
                                     headers=list(headers))
+        trunk = getattr(call, "trunk", None)
+        if trunk is not None:
+            self.placed[trunk.name] = self.placed.get(trunk.name, 0) + 1
+        return call
 
 
 class SipBridge:
