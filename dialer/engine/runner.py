@@ -77,6 +77,8 @@ class RunnerSettings:
     hangup_answered: bool = False     # bench mode: answered calls hang up at once, no operators
     drain_timeout: float = 30.0
     max_launch: int = 200             # calls launched in one round at most
+    max_in_flight: int = 2000         # calls in flight at most (bench mode's only limit)
+    round_gap: float = 0.02           # seconds between launch rounds at least (batching)
     preview_timeout: float = 60.0     # seconds an operator may look at a previewed lead
     preview_timeout_action: str = "skip"   # "skip" (nothing dialed without a decision) or "dial"
 
@@ -151,6 +153,9 @@ class CampaignRunner:
                     await self._dial_round(calls)
                     with trio.move_on_after(getattr(self.pacer, "tick", 0.5)):
                         await self._wake.wait()
+                    # Let the events of the next few ms gather: one round (two crossings) then
+                    # launches many calls instead of one round per ended call.
+                    await trio.sleep(self.settings.round_gap)
                     self._wake = trio.Event()
                 await self._drain()
             finally:
@@ -185,7 +190,7 @@ class CampaignRunner:
 
     async def _dial_round(self, calls: trio.Nursery) -> None:
         if self.settings.hangup_answered:
-            want = self.settings.max_launch
+            want = min(self.settings.max_launch, self.settings.max_in_flight - len(self._live))
         else:
             decision = self.pacer.decide(self.snapshot())
             want = min(decision.launch, self.settings.max_launch)
