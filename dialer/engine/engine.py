@@ -14,6 +14,8 @@ their drain timeout, hang up the rest and record outcomes; then everything close
 
 from __future__ import annotations
 
+import functools
+
 import logging
 from dataclasses import dataclass, field
 
@@ -146,10 +148,10 @@ class Engine:
             return
         # The call's own ending (lead → ANSWERED) must be stored before the wrap moves the lead on.
         await self.journal.drained()
-        await self.store.run(apply_wrap, call.lead_id, code, now=self.clock.now(), author=op.name,
+        await self.store.run(functools.partial(apply_wrap, lead_id=call.lead_id, code=code, now=self.clock.now(), author=op.name,
                              operator_id=op.id, note=notes, callback_at=callback_at,
                              callback_owner=op.id if callback_at is not None else None,
-                             attempt_id=call.attempt_id)
+                             attempt_id=call.attempt_id))
 
     async def _trunk_gauges(self) -> None:
         last: dict[str, int] = {}
