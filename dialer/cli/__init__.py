@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "dialer.cli.call",
     "dialer.cli.audit",
     "dialer.cli.run",
+    "dialer.cli.loadtest",
 ]
 
 
