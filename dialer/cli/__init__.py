@@ -27,6 +27,9 @@ COMMAND_MODULES = [
     "dialer.cli.bulk_edit",
     "dialer.cli.call",
     "dialer.cli.sim",
+    "dialer.cli.audit",
+    "dialer.cli.run",
+    "dialer.cli.loadtest",
 ]
 
 

@@ -1,20 +1,28 @@
-"""`dialer demo`: the README's main job.
+"""`dialer demo` (`make demo`): the whole path for about a minute, on this machine.
 
-Until the dialing engine lands, this runs the furthest real slice there is:
-it starts the embedded database, migrates it and loads the demo campaign from
-`config/demo.toml`, then shows it. It says so when it runs.
+Embedded PostgreSQL (a fresh database beside the configured one, dropped afterwards), the demo
+campaign with three weighted lists of generated leads across US timezones, the simulated
+carrier and 10 simulated operators, the engine dialing over real UDP on 127.0.0.1, a live
+status line every few seconds, then the final report and the audit.
+
+The engine's clock starts at 09:00 New York time so the calling windows are open whatever
+the hour you run it; everything else is real time.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from .common import run
+import trio
+
+from .common import print_fields, run
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="run the demo campaign (see README)")
-    p.add_argument("--config", default=None, help="config file (default: the bundled demo config)")
+    p = sub.add_parser("demo", help="run the demo campaign against the simulator (see README)")
+    p.add_argument("--seconds", type=float, default=60.0, help="how long to dial (default 60)")
+    p.add_argument("--operators", type=int, default=10)
     p.set_defaults(func=lambda a: run(_demo, a))
 
 
@@ -22,19 +30,37 @@ def demo_config_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "demo.toml"
 
 
-async def _demo(args) -> int:
-    from dialer.config import load_config
-    from dialer.store import open_store
-    from dialer.store.campaigns import apply_campaign_config, list_campaigns
+def demo_profile_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "demo-sim.toml"
 
-    print("dialer demo: the dialing engine is not built yet; this runs the furthest real slice:")
-    print("             embedded database -> migrations -> demo campaign from config.\n")
-    config = load_config(args.config or demo_config_path())
-    async with open_store(args.database_url) as store:
-        print(f"database: {store.database.describe()}")
-        for cfg in config.campaigns:
-            campaign, created = await store.run(apply_campaign_config, cfg)
-            print(f"{'created' if created else 'updated'} campaign {campaign['name']} (id {campaign['id']})")
-        for c in await store.run(list_campaigns):
-            print(f"  {c['name']}: {c['lists']} lists, {c['leads']} leads, dial mode {c['dial_mode']}")
-    return 0
+
+async def _demo(args) -> int:
+    from dialer.engine.loadtest import DayOptions, run_day
+    from sim.profile import load_profile
+
+    from .loadtest import _fresh_store
+
+    profile = load_profile(demo_profile_path())
+    started = time.perf_counter()
+
+    def show(s: dict) -> None:
+        ops = s["operators"]
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(s["outcomes"].items())) or "-"
+        print(f"[{s['elapsed']:5.0f} s] operators: {ops['ready']} ready, {ops['reserved']} reserved, "
+              f"{ops['on_call']} talking, {ops['wrap_up']} wrap-up, {ops['paused']} paused | "
+              f"in flight {s['in_flight']:3d} | abandon (hour) {s['abandon_rate_hour']:.1%} | {outcomes}",
+              flush=True)
+
+    print(f"dialer demo: {args.operators} simulated operators, simulated carrier over UDP on 127.0.0.1, "
+          f"dialing for {args.seconds:g} s", flush=True)
+    async with _fresh_store(args.database_url) as store:
+        db = store.url.rsplit("@", 1)[-1]
+        print(f"database: fresh database {db}", flush=True)
+        result = await run_day(store, profile, DayOptions(
+            operators=args.operators, duration=args.seconds, pacing="progressive", seed=1, leads=3000,
+            virtual=False, campaign="demo", on_tick=show, tick=5.0))
+    print("\nfinal report")
+    print_fields([(k, v) for k, v in result.items() if k not in ("carrier", "audit_by_rule")])
+    print(f"\naudit: {'0 violations' if not result['audit_violations'] else result['audit_by_rule']}")
+    print(f"(wall time {time.perf_counter() - started:.0f} s)")
+    return 0 if not result["audit_violations"] else 1

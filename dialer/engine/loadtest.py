@@ -1,0 +1,211 @@
+"""A campaign day against the simulator: the engine of `dialer loadtest` and `make demo`.
+
+    carrier (sim.carrier, a profile's population)  ◀── SIP ──  engine endpoint ── runner(s)
+    operator team (profile [operators]: log-in offsets, wrap time, wrap-code mix)  ── desk API
+
+With `virtual=True` everything runs on the simulator's in-memory network under trio's
+MockClock (the caller runs it with `sim.virtual.run_virtual`): a day passes in minutes.
+Otherwise real UDP on 127.0.0.1.
+
+Operators here drive the OperatorDesk directly (log in, wrap after a drawn time with a drawn
+code; the desk connects them on reservation). The simulator's own operator phones (REGISTER,
+auto-answer the bridged INVITE) plug in through the registrar and `SipBridge` when they exist.
+Answering machines are recognised by asking the carrier (`carrier.truth`): the simulator's
+oracle stands in for an answering-machine detector.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import collections
+import dataclasses
+import datetime as dt
+import random
+
+import trio
+
+from dialer.clock import Clock
+
+US_ZONES = [("America/New_York", "NY", "212"), ("America/Chicago", "IL", "312"),
+            ("America/Denver", "CO", "303"), ("America/Los_Angeles", "CA", "213"),
+            ("America/Phoenix", "AZ", "602")]
+DEMO_LISTS = [("east", 70), ("central", 30), ("west", 100)]
+
+
+@dataclasses.dataclass
+class DayOptions:
+    operators: int = 10
+    duration: float = 3600.0
+    pacing: str = "progressive"
+    seed: int = 1
+    leads: int = 5000
+    virtual: bool = True
+    start: dt.datetime = dt.datetime(2026, 3, 3, 14, 0, tzinfo=dt.timezone.utc)   # 09:00 New York
+    campaign: str = "loadtest"
+    on_tick: object = None             # callable(status dict) every `tick` seconds (demo status table)
+    tick: float = 5.0
+
+
+async def seed_campaign(store, name: str, leads: int, seed: int, pacing: str) -> dict:
+    from dialer.store.campaigns import create_campaign
+
+    async def unit(conn):
+        c = await create_campaign(conn, {"name": name, "dial_mode": pacing if pacing != "adaptive" else "predictive",
+                                         "calling_start": dt.time(9), "calling_end": dt.time(21),
+                                         "abandon_lockout": dt.timedelta(hours=72)})
+        rng = random.Random(seed)
+        rows = []
+        lists = []
+        for list_name, weight in DEMO_LISTS:
+            lists.append(await conn.fetchval(
+                "INSERT INTO lead_list (campaign_id, name, weight, to_dial) VALUES ($1, $2, $3, true) RETURNING id",
+                c["id"], list_name, weight))
+        for i in range(leads):
+            zone, region, npa = US_ZONES[i % len(US_ZONES)]
+            rows.append((c["id"], lists[i % len(lists)], f"+1{npa}{rng.randrange(200, 999)}{i % 10000:04d}",
+                         zone, region, "US"))
+        await conn.copy_records_to_table("lead", records=rows, columns=[
+            "campaign_id", "list_id", "phone", "timezone", "region", "country"])
+        return c
+
+    return await store.run(unit)
+
+
+async def run_day(store, profile, options: DayOptions) -> dict:
+    """Seed, dial for `duration`, drain, and report (the loadtest report as a dict)."""
+    from dialer.config.model import PacingConfig
+    from dialer.net import UdpNetwork
+    from dialer.sip.endpoint import open_endpoint
+    from dialer.sip.trunk import Trunk, TrunkPool
+    from dialer.store.lead_ops import apply_wrap
+    from dialer.store.operators import create_operators
+    from sim.carrier import Carrier, serve_carrier
+    from sim.network import MemoryNetwork
+
+    from .audit import run_audit
+    from .bridge import SipPlacer
+    from .compat import Hopper, finish_attempts, make_pacer, start_attempts
+    from .journal import CallJournal
+    from .metrics import EngineMetrics
+    from .operators import OperatorDesk, OperatorState
+    from .runner import CampaignRunner, RunnerSettings
+
+    campaign = await seed_campaign(store, options.campaign, options.leads, options.seed, options.pacing)
+    rows = await store.run(create_operators, [{"name": f"{options.campaign}-op{i + 1:03d}"}
+                                              for i in range(options.operators)])
+    clock = Clock(options.start)
+    metrics = EngineMetrics()
+    journal = CallJournal(store, start_attempts, finish_attempts, metrics=metrics)
+
+    async def store_wrap(op, call, code, notes, callback_at):
+        await journal.drained()
+        await store.run(functools.partial(apply_wrap, lead_id=call.lead_id, code=code, now=clock.now(), author=op.name, operator_id=op.id,
+                        note=notes, callback_at=callback_at, attempt_id=call.attempt_id))
+
+    desk = OperatorDesk(on_wrap=store_wrap, listeners=[metrics.operator_moved])
+    for row in rows:
+        desk.add(row["id"], row["name"])
+    metrics.operators_present(desk.counts())
+    network = MemoryNetwork(seed=options.seed) if options.virtual else UdpNetwork()
+    carrier = Carrier(profile, seed=options.seed)
+    rng = random.Random(options.seed)
+    team_cfg = profile.operators
+    codes = list(team_cfg.wrap_codes.items())
+    wall = {"started": trio.current_time()}
+
+    async def operator(name: str, login_at: float):
+        await trio.sleep(login_at)
+        desk.login(name, ready=True)
+        op = desk.get(name)
+        while True:
+            while op.state is not OperatorState.WRAP_UP:
+                await trio.sleep(0.5)
+            await trio.sleep(max(0.0, team_cfg.wrap.dist.sample(rng)))
+            code = rng.choices([c for c, _ in codes], [w for _, w in codes])[0] if codes else "NI"
+            callback = clock.now() + dt.timedelta(hours=2) if code == "CALLBK" else None
+            try:
+                await desk.wrap(name, code, None, callback)
+            except Exception:            # a code this campaign does not know: the plain one
+                await desk.wrap(name, "NI")
+
+    async with trio.open_nursery() as nursery:
+        carrier_ep = await nursery.start(serve_carrier, network, "127.0.0.1", 0, carrier)
+        async with open_endpoint(network, "127.0.0.1", 0) as endpoint:
+            pool = TrunkPool([Trunk("sim-carrier", *carrier_ep.local_address)])
+            pacing_cfg = PacingConfig()
+            runner = CampaignRunner(
+                campaign, clock=clock, journal=journal, hopper=Hopper(store, clock, campaign["id"], "loadtest"),
+                pacer=make_pacer(options.pacing, pacing_cfg), placer=SipPlacer(endpoint, pool), desk=desk,
+                metrics=metrics, settings=RunnerSettings(node="loadtest", drain_timeout=300),
+                classify=lambda call: "machine" if carrier.truth(call.call_id) == "machine" else "live")
+            await nursery.start(journal.run)
+            team = trio.CancelScope()
+
+            async def run_team():
+                with team:
+                    async with trio.open_nursery() as t:
+                        for row in rows:
+                            t.start_soon(operator, row["name"], max(0.0, team_cfg.login.dist.sample(rng)))
+
+            nursery.start_soon(run_team)
+            await nursery.start(runner.run)
+            started = trio.current_time()
+            with trio.move_on_after(options.duration):
+                while True:
+                    await trio.sleep(options.tick)
+                    if options.on_tick is not None:
+                        options.on_tick(status(runner, desk, metrics, trio.current_time() - started))
+            runner.stop()
+            while runner.in_flight():
+                await trio.sleep(1)
+            with trio.move_on_after(600):
+                while any(op.state is OperatorState.WRAP_UP for op in desk.operators.values()):
+                    await trio.sleep(1)
+            team.cancel()
+            await journal.drained()
+            elapsed = trio.current_time() - started
+            occupancy = desk.occupancy()
+            seconds = desk.seconds_by_state()
+            nursery.cancel_scope.cancel()
+    return await report(store, campaign, elapsed, occupancy, seconds, carrier.summary())
+
+
+def status(runner, desk, metrics, elapsed: float) -> dict:
+    counts = desk.counts()
+    return {"elapsed": elapsed, "in_flight": runner.in_flight(), "operators": counts,
+            "outcomes": dict(runner.stats),
+            "abandon_rate_hour": metrics.rolling_abandon_rate(runner.name)}
+
+
+async def report(store, campaign: dict, elapsed: float, occupancy: float, seconds: dict, carrier: dict) -> dict:
+    from .audit import run_audit
+
+    rows = await store.fetch(
+        """SELECT a.outcome, a.started_at, a.answered_at, a.bridged_at, a.ended_at, ll.name AS list
+           FROM attempt a LEFT JOIN lead_list ll ON ll.id = a.list_id WHERE a.campaign_id = $1""", campaign["id"])
+    outcomes = collections.Counter(r["outcome"] for r in rows)
+    per_list = collections.Counter(r["list"] for r in rows)
+    hours: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])
+    first = min((r["started_at"] for r in rows), default=None)
+    talk = 0.0
+    for r in rows:
+        if r["outcome"] in ("answered", "abandoned"):
+            h = hours[int((r["started_at"] - first).total_seconds() // 3600)]
+            h[0] += 1
+            h[1] += r["outcome"] == "abandoned"
+        if r["outcome"] == "answered" and r["bridged_at"] and r["ended_at"]:
+            talk += (r["ended_at"] - r["bridged_at"]).total_seconds()
+    live = outcomes["answered"] + outcomes["abandoned"]
+    worst = max((a / l for l, a in hours.values() if l), default=0.0)
+    logged_in = sum(v for k, v in seconds.items() if k != "logged_out")
+    audit = await run_audit(store, campaign["id"])
+    return {
+        "calls": len(rows), "outcomes": dict(outcomes), "live_answers": live,
+        "abandon_rate": outcomes["abandoned"] / live if live else 0.0,
+        "worst_hour_abandon_rate": worst, "occupancy": occupancy,
+        "talk_minutes_per_operator_hour": (talk / 60) / (logged_in / 3600) if logged_in else 0.0,
+        "dials_per_list": dict(per_list), "cps": len(rows) / elapsed if elapsed else 0.0,
+        "duration_seconds": elapsed, "audit_violations": len(audit.violations),
+        "audit_by_rule": audit.counts(), "carrier": carrier,
+    }

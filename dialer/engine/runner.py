@@ -1,0 +1,434 @@
+"""The campaign runner: hopper → pacer → calls → outcome + the lead's next state.
+
+One runner per active campaign, each in the engine's nursery:
+
+    loop:  snapshot ─▶ pacer.decide ─▶ k ─▶ hopper.take(k) ─▶ attempt rows (ONE unit of work)
+           ─▶ k call tasks (INVITE leaves only after its row is stored)
+    call:  dial ─▶ ringing ─▶ ended without answer ─▶ outcome
+                          └─▶ answered ─▶ machine? hang up
+                                        └─▶ live: reserve the longest-idle ready operator within
+                                            2 s of the answer ─▶ bridge ─▶ talk ─▶ operator wraps
+                                            none in time ─▶ hang up, `abandoned`
+           each ending is queued to the journal, which stores batches (attempt closed + lead moved
+           on in one transaction).
+
+The runner wakes on every change that may free a line or an operator (a call resolved, an
+operator ready) and at least every `pacer.tick` seconds. `stop()` stops new dials; `run`
+then waits for live calls up to `drain_timeout`, hangs up the rest and records them
+(calls cut while still ringing are recorded `unknown`: the number did nothing wrong, and a
+cut ring is not a no-answer).
+
+Everything here takes time from trio (and the injected `Clock` for datetimes), so it runs
+under MockClock with the simulator's in-memory network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Callable, Protocol
+
+import trio
+
+from .compat import (AttemptEnd, AttemptStart, CallResolved, LiveAnswerSettled, Snapshot, TalkEnded,
+                     WrapEnded)
+from .operators import CallInfo, OperatorDesk, OperatorState
+
+log = logging.getLogger("dialer.engine")
+
+ABANDON_AFTER = 2.0
+# SIP outcomes the attempt table does not know map to ones it does.
+OUTCOME_ALIASES = {"codec_mismatch": "failed"}
+PACER_RESULTS = {"busy", "no_answer", "invalid", "failed", "rejected"}
+
+
+class PlacedCall(Protocol):
+    outcome: str | None
+    sip_status: int | None
+
+    async def wait_answered(self) -> bool: ...
+    async def wait_ended(self) -> str: ...
+    async def hangup(self) -> None: ...
+
+
+class CallPlacer(Protocol):
+    async def dial(self, number: str, *, caller_id: str | None, ring_timeout: float,
+                   headers: list[tuple[str, str]]) -> PlacedCall: ...
+
+
+class DeskBridge:
+    """Bridging when operators have no phone leg (desk-only simulated operators, benches):
+    the operator is 'connected' on reservation and the talk lasts until the called party
+    hangs up. The SIP bridge (`dialer/engine/bridge.py`) has the same two methods."""
+
+    async def connect(self, call, operator, deadline: float):
+        return call
+
+    async def talk(self, call, leg) -> None:
+        await call.wait_ended()
+
+
+@dataclasses.dataclass
+class RunnerSettings:
+    node: str
+    ring_timeout: float = 25.0
+    abandon_after: float = ABANDON_AFTER
+    caller_id: str | None = None
+    hangup_answered: bool = False     # bench mode: answered calls hang up at once, no operators
+    drain_timeout: float = 30.0
+    max_launch: int = 200             # calls launched in one round at most
+    max_in_flight: int = 2000         # calls in flight at most (bench mode's only limit)
+    round_gap: float = 0.02           # seconds between launch rounds at least (batching)
+    preview_timeout: float = 60.0     # seconds an operator may look at a previewed lead
+    preview_timeout_action: str = "skip"   # "skip" (nothing dialed without a decision) or "dial"
+
+
+@dataclasses.dataclass
+class _Live:
+    lead: Any
+    attempt_id: int
+    launched: float
+    cancel: trio.CancelScope
+    call: Any = None
+    answered: float | None = None
+    ringing_at: Any = None
+    operator: Any = None              # preview: the operator who chose to dial
+
+
+@dataclasses.dataclass
+class _Preview:
+    lead: Any
+    operator: Any
+    timer: trio.CancelScope
+
+
+class CampaignRunner:
+    def __init__(self, campaign: dict, *, clock, journal, hopper, pacer, placer: CallPlacer,
+                 desk: OperatorDesk, settings: RunnerSettings, metrics=None, bridge=None,
+                 classify: Callable[[Any], str] | None = None):
+        self.campaign = campaign
+        self.campaign_id = campaign["id"]
+        self.name = campaign["name"]
+        self.clock, self.journal, self.hopper, self.pacer = clock, journal, hopper, pacer
+        self.placer, self.desk, self.settings = placer, desk, settings
+        self.metrics, self.bridge = metrics, bridge or DeskBridge()
+        self.classify = classify or (lambda call: "live")
+        self.stats: dict[str, int] = {}
+        self._live: dict[int, _Live] = {}
+        self._leads_in_flight: set[int] = set()
+        self._ringing: dict[int, float] = {}
+        self._waiting = 0
+        self._machines = 0
+        self._stopping = False
+        self._wake = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self._previews: dict[int, _Preview] = {}
+        desk.listeners.append(self._operator_moved)
+
+    # ---- control ------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop launching; live calls finish (up to the drain timeout)."""
+        self._stopping = True
+        self._wake.set()
+
+    def in_flight(self) -> int:
+        return len(self._live)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as calls:
+            self._nursery = calls
+            upkeep = trio.CancelScope()
+            if hasattr(self.hopper, "run"):
+                # Lease renewal for leads waiting or in calls: a long call never loses its lease.
+                async def keep_hopper():
+                    with upkeep:
+                        await self.hopper.run()
+                calls.start_soon(keep_hopper)
+            task_status.started()
+            try:
+                while not self._stopping:
+                    await self._dial_round(calls)
+                    with trio.move_on_after(getattr(self.pacer, "tick", 0.5)):
+                        await self._wake.wait()
+                    # Let the events of the next few ms gather: one round (two crossings) then
+                    # launches many calls instead of one round per ended call.
+                    await trio.sleep(self.settings.round_gap)
+                    self._wake = trio.Event()
+                await self._drain()
+            finally:
+                upkeep.cancel()
+                with trio.CancelScope(shield=True):
+                    await self.hopper.release_all()
+
+    async def _drain(self) -> None:
+        with trio.move_on_after(self.settings.drain_timeout):
+            while self._live:
+                self._wake = trio.Event()
+                await self._wake.wait()
+        for live in list(self._live.values()):
+            live.cancel.cancel()
+
+    # ---- pacing ---------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        talking, wrapping, ready, reserved = [], [], 0, 0
+        for op in self.desk.operators.values():
+            if not op.serves(self.campaign_id):
+                continue
+            if op.state is OperatorState.READY:
+                ready += 1
+            elif op.state is OperatorState.RESERVED:
+                reserved += 1
+            elif op.state is OperatorState.ON_CALL:
+                talking.append(op.since)
+            elif op.state is OperatorState.WRAP_UP:
+                wrapping.append(op.since)
+        return Snapshot(trio.current_time(), ready, tuple(talking), tuple(wrapping),
+                        tuple(self._ringing.values()), self._waiting, self._machines, reserved)
+
+    async def _dial_round(self, calls: trio.Nursery) -> None:
+        if self.settings.hangup_answered:
+            want = min(self.settings.max_launch, self.settings.max_in_flight - len(self._live))
+        else:
+            decision = self.pacer.decide(self.snapshot())
+            want = min(decision.launch, self.settings.max_launch)
+            if self.metrics is not None and decision.dial_level is not None:
+                self.metrics.dial_level.labels(self.name).set(decision.dial_level)
+        if want <= 0:
+            return
+        ready_ids = [op.id for op in self.desk.operators.values() if op.state is OperatorState.READY]
+        leads = await self.hopper.take(want, ready_ids)
+        if self.metrics is not None:
+            self.metrics.hopper_depth.labels(self.name).set(self.hopper.buffered())
+        # Belt and braces: a lead already in a call here is never dialed again, whatever the lease says.
+        leads = [lead for lead in leads if lead.id not in self._leads_in_flight]
+        if not leads:
+            return
+        await self._launch(calls, leads)
+
+    async def _launch(self, calls: trio.Nursery, leads: list, operator=None) -> list[int]:
+        self._leads_in_flight.update(lead.id for lead in leads)
+        now = self.clock.now()
+        starts = [AttemptStart(lead_id=lead.id, campaign_id=self.campaign_id, called_number=lead.phone,
+                               started_at=now, list_id=lead.list_id, node=self.settings.node,
+                               caller_number=self.settings.caller_id, lead_timezone=lead.timezone,
+                               lead_region=lead.region, call_mode=lead.call_mode)
+                  for lead in leads]
+        # The attempt rows are stored before any INVITE leaves: a crash leaves evidence.
+        try:
+            ids = await self.journal.start(starts)
+        except BaseException:
+            self._leads_in_flight.difference_update(lead.id for lead in leads)
+            raise
+        for lead, attempt_id in zip(leads, ids):
+            live = _Live(lead, attempt_id, trio.current_time(), trio.CancelScope(), operator=operator)
+            self._live[attempt_id] = live
+            if operator is None:
+                self._ringing[attempt_id] = live.launched
+            if self.metrics is not None:
+                self.metrics.call_started(self.name)
+            calls.start_soon(self._call, live)
+        return ids
+
+    # ---- one call ---------------------------------------------------------------------------------
+    async def _call(self, live: _Live) -> None:
+        outcome, operator, bridged_at, answered_at = "failed", None, None, None
+        call = None
+        try:
+            with live.cancel:
+                call = live.call = await self.placer.dial(
+                    live.lead.phone, caller_id=self.settings.caller_id, ring_timeout=self.settings.ring_timeout,
+                    headers=[("X-Dialer-Attempt", str(live.attempt_id))])
+                answered = await call.wait_answered()
+                self._ringing.pop(live.attempt_id, None)
+                if not answered:
+                    outcome = OUTCOME_ALIASES.get(call.outcome, call.outcome or "failed")
+                    self._observe(CallResolved(live.launched, trio.current_time(),
+                                               outcome if outcome in PACER_RESULTS else "failed"))
+                else:
+                    live.answered = trio.current_time()
+                    answered_at = self.clock.now()
+                    kind = self.classify(call)
+                    if live.operator is None:
+                        self._observe(CallResolved(live.launched, live.answered, kind))
+                    if live.operator is not None:
+                        outcome, operator, bridged_at = await self._talk_preview(live, call)
+                    elif kind == "machine":
+                        outcome = "machine"
+                        self._machines += 1
+                        try:
+                            await call.hangup()
+                        finally:
+                            self._machines -= 1
+                    elif self.settings.hangup_answered:
+                        outcome = "answered"
+                        await call.hangup()
+                    else:
+                        outcome, operator, bridged_at = await self._bridge(live, call)
+            if live.cancel.cancelled_caught:
+                outcome = await self._cut(live, call)
+        except Exception as exc:  # a peer or transport problem: the call failed, the engine goes on
+            log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
+            outcome = "failed" if live.answered is None else outcome
+        except trio.Cancelled:
+            # The engine itself is being torn down (not a drain): the call's fate is unknown.
+            # Its attempt stays open, exactly as after a crash, and the next start closes it
+            # as `unknown` (store/recovery.py). Recording a guess here would be a lie.
+            outcome = None
+            raise
+        finally:
+            self._ringing.pop(live.attempt_id, None)
+            self._live.pop(live.attempt_id, None)
+            self._leads_in_flight.discard(live.lead.id)
+            if live.operator is not None and live.operator.state is OperatorState.RESERVED:
+                self.desk.release(live.operator)       # preview call not answered: operator free again
+            if outcome is not None:
+                self._record(live, call, outcome, answered_at, bridged_at, operator)
+
+    def _record(self, live: _Live, call, outcome: str, answered_at, bridged_at, operator) -> None:
+        status = getattr(call, "sip_status", None)
+        self.journal.finish(AttemptEnd(
+            attempt_id=live.attempt_id, outcome=outcome, ended_at=self.clock.now(), sip_status=status,
+            answered_at=answered_at, bridged_at=bridged_at,
+            operator_id=operator.id if operator is not None else None))
+        self.hopper.done(live.lead.id)
+        self.stats[outcome] = self.stats.get(outcome, 0) + 1
+        if self.metrics is not None:
+            self.metrics.call_ended(self.name, outcome, status)
+        self._wake.set()
+
+    async def _cut(self, live: _Live, call) -> str:
+        """The drain timeout ran out: hang up cleanly and say what we know."""
+        with trio.CancelScope(shield=True), trio.move_on_after(5):
+            if call is not None:
+                await call.hangup()
+        return "answered" if live.answered is not None else "unknown"
+
+    async def _bridge(self, live: _Live, call):
+        """Reserve an operator within the abandon limit and join them to the call."""
+        deadline = live.answered + self.settings.abandon_after
+        self._waiting += 1
+        operator = leg = None
+        tried: set[int] = set()
+        try:
+            while leg is None:
+                remaining = deadline - trio.current_time()
+                if remaining <= 0:
+                    break
+                operator = await self.desk.reserve(self.campaign_id, timeout=remaining, exclude=tried)
+                if operator is None:
+                    break
+                leg = await self.bridge.connect(call, operator, deadline)
+                if leg is None:           # no phone, or it did not answer in time: next operator
+                    tried.add(operator.id)
+                    self.desk.release(operator)
+                    operator = None
+        finally:
+            self._waiting -= 1
+        if leg is None:
+            self._observe(LiveAnswerSettled(trio.current_time(), True))
+            await call.hangup()
+            return "abandoned", None, None
+        bridged_at = self.clock.now()
+        self._observe(LiveAnswerSettled(trio.current_time(), False))
+        self.desk.connect(operator, CallInfo(live.attempt_id, live.lead.id, self.campaign_id))
+        try:
+            await self.bridge.talk(call, leg)
+        finally:
+            if operator.state is OperatorState.ON_CALL:
+                self.desk.hangup(operator)
+        return "answered", operator, bridged_at
+
+    # ---- preview mode ---------------------------------------------------------------------------------
+    async def preview_next(self, operator_ref):
+        """Preview: a ready operator asks for the next lead; they are reserved while they look.
+
+        Returns the lead (already leased, checked at take time) or None when nothing is callable.
+        Within `preview_timeout` they `preview_dial` or `preview_skip`; after it, the configured
+        action happens (default: skip, so nothing is dialed without a person's decision)."""
+        op = self.desk.get(operator_ref)
+        if op.id in self._previews:
+            return self._previews[op.id].lead
+        if self._stopping or self._nursery is None:
+            return None
+        self.desk.reserve_this(op)
+        try:
+            leads = await self.hopper.take(1, [op.id])
+        except BaseException:
+            self.desk.release(op)
+            raise
+        if not leads:
+            self.desk.release(op)
+            return None
+        preview = _Preview(leads[0], op, trio.CancelScope())
+        self._previews[op.id] = preview
+        self._nursery.start_soon(self._preview_timer, preview)
+        return preview.lead
+
+    async def preview_dial(self, operator_ref) -> int:
+        """Dial the previewed lead; the operator is connected when it answers. The attempt id."""
+        preview = self._pop_preview(operator_ref)
+        ids = await self._launch(self._nursery, [preview.lead], operator=preview.operator)
+        return ids[0]
+
+    async def preview_skip(self, operator_ref) -> None:
+        """Do not dial the previewed lead: its lease goes back, the operator is ready again."""
+        from dialer.store.leases import release_leads
+
+        preview = self._pop_preview(operator_ref)
+        self.hopper.done(preview.lead.id)
+        with trio.CancelScope(shield=True):
+            await self.journal.store.run(release_leads, self.settings.node, [preview.lead.id])
+        self.desk.release(preview.operator)
+
+    def _pop_preview(self, operator_ref) -> _Preview:
+        op = self.desk.get(operator_ref)
+        preview = self._previews.pop(op.id, None)
+        if preview is None:
+            from .operators import OperatorError
+            raise OperatorError(f"operator {op.name} has no lead in preview")
+        preview.timer.cancel()
+        return preview
+
+    async def _preview_timer(self, preview: _Preview) -> None:
+        with preview.timer:
+            await trio.sleep(self.settings.preview_timeout)
+        # Act outside the timer's scope: dial/skip cancel the timer, which must not cancel them.
+        if self._previews.get(preview.operator.id) is preview:
+            if self.settings.preview_timeout_action == "dial":
+                await self.preview_dial(preview.operator.id)
+            else:
+                await self.preview_skip(preview.operator.id)
+
+    async def _talk_preview(self, live: _Live, call):
+        """A previewed call answered: its operator is already waiting on it."""
+        operator = live.operator
+        leg = await self.bridge.connect(call, operator, trio.current_time() + self.settings.abandon_after)
+        if leg is None:
+            await call.hangup()
+            return "abandoned", None, None
+        bridged_at = self.clock.now()
+        self.desk.connect(operator, CallInfo(live.attempt_id, live.lead.id, self.campaign_id))
+        try:
+            await self.bridge.talk(call, leg)
+        finally:
+            if operator.state is OperatorState.ON_CALL:
+                self.desk.hangup(operator)
+        return "answered", operator, bridged_at
+
+    # ---- events -----------------------------------------------------------------------------------
+    def _observe(self, event) -> None:
+        self.pacer.observe(event)
+        self._wake.set()
+
+    def _operator_moved(self, op, old, new) -> None:
+        call = op.call
+        mine = call is not None and call.campaign_id == self.campaign_id
+        if old is OperatorState.ON_CALL and new is OperatorState.WRAP_UP and mine:
+            self.pacer.observe(TalkEnded(op.talk_started, trio.current_time()))
+        if old is OperatorState.WRAP_UP and op.last_campaign_id == self.campaign_id:
+            self.pacer.observe(WrapEnded(op.wrap_started, trio.current_time()))
+        if new is OperatorState.READY:
+            self._wake.set()
