@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "dialer.cli.validation",
     "dialer.cli.bulk_edit",
     "dialer.cli.call",
+    "dialer.cli.users",
 ]
 
 

@@ -76,6 +76,6 @@ async def add_lead(store, campaign, list_index=0, **fields) -> int:
 async def add_attempt(store, campaign, lead_id, operator_id=None, **fields) -> int:
     return await store.fetchval(
         """INSERT INTO attempt (lead_id, campaign_id, list_id, called_number, started_at, answered_at,
-               bridged_at, outcome, operator_id)
-           SELECT id, campaign_id, list_id, phone, now(), now(), now(), $2, $3 FROM lead WHERE id = $1
+               bridged_at, ended_at, outcome, operator_id)
+           SELECT id, campaign_id, list_id, phone, now(), now(), now(), now(), $2, $3 FROM lead WHERE id = $1
            RETURNING id""", lead_id, fields.get("outcome", "answered"), operator_id)
