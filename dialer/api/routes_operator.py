@@ -45,6 +45,12 @@ async def login(ctx: Ctx):
     return await _desk(ctx.api.desk.login(_me(ctx), camp["id"]))
 
 
+@routes.route("GET", "/api/operator/campaigns", roles=OPERATORS, summary="List the campaigns I can log in to")
+async def campaigns(ctx: Ctx):
+    rows = await ctx.store.fetch("SELECT id, name, dial_mode FROM campaign WHERE active ORDER BY name")
+    return {"campaigns": [dict(r) for r in rows]}
+
+
 @routes.route("POST", "/api/operator/logout", roles=OPERATORS, summary="Log out of dialing")
 async def logout(ctx: Ctx):
     return await _desk(ctx.api.desk.logout(_me(ctx)))
