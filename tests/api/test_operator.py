@@ -5,7 +5,7 @@ import json
 
 import trio
 
-from conftest import add_attempt, add_lead
+from api_helpers import add_attempt, add_lead
 
 
 async def ready_operator(web, campaign, name="olga"):

@@ -1,6 +1,6 @@
 """Supervisor endpoints: campaigns, lists (with shares), leads, wallboard, users."""
 
-from conftest import add_attempt, add_lead
+from api_helpers import add_attempt, add_lead
 
 
 async def test_campaign_list_show_and_change(web, campaign):

@@ -1,6 +1,6 @@
 """Validators see held leads only and set their contact status with notes."""
 
-from conftest import add_lead
+from api_helpers import add_lead
 
 
 async def test_held_leads_and_confirm_reject(web, campaign):

@@ -23,10 +23,9 @@ from dialer.store import Store
 from dialer.store import users as user_store
 from peers import require_program
 
-PASSWORD = "correct horse battery"
+from browser_helpers import PASSWORD
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = os.environ.get("DIALER_SCREENSHOTS")  # a folder (e.g. docs) to keep page screenshots in
 
 
 class ServerThread:
@@ -133,19 +132,3 @@ def page(chromium):
     pg.set_default_timeout(10_000)
     yield pg
     context.close()
-
-
-def login(page, server, name: str) -> None:
-    page.goto(server.url + "/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-
-
-def screenshot(page, name: str, tmp_path: Path) -> Path:
-    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
-    assert path.stat().st_size > 10_000  # a real rendering, not a blank page
-    return path

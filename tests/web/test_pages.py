@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import login, screenshot
+from browser_helpers import login, screenshot
 
 from dialer.store.campaigns import create_campaign
 
