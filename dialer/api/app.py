@@ -63,6 +63,17 @@ async def healthz(ctx: Ctx):
     return {"ok": True}
 
 
+@meta.route("GET", "/metrics", roles=PUBLIC, summary="Prometheus metrics of the engine", produces="text/plain")
+async def metrics(ctx: Ctx):
+    # Public like every Prometheus target; the daemon binds 127.0.0.1 unless told otherwise.
+    from prometheus_client import REGISTRY, generate_latest
+    from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+    source = getattr(ctx.api.engine, "metrics", None)
+    body = source.exposition() if hasattr(source, "exposition") else generate_latest(REGISTRY)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
 def all_endpoints() -> list[Endpoint]:
     return [ep for registry in [*REGISTRIES, meta] for ep in registry.endpoints]
 

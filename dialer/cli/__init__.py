@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "dialer.cli.bulk_edit",
     "dialer.cli.call",
     "dialer.cli.users",
+    "dialer.cli.web",
 ]
 
 

@@ -7,7 +7,7 @@ from dialer.api.routing import ANYONE
 
 ROLES = sorted(ANYONE)
 PUBLIC_PATHS = {"/", "/login", "/operator", "/validator", "/wallboard", "/leads", "/lists", "/openapi.json",
-                "/healthz", "/api/login"}
+                "/healthz", "/metrics", "/api/login"}
 
 
 def concrete(path: str) -> str:
