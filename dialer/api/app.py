@@ -80,9 +80,15 @@ def all_endpoints() -> list[Endpoint]:
 
 def create_app(store, engine=None, *, desk: OperatorDesk | None = None,
                settings: Settings | None = None) -> Starlette:
-    """The app over this store. The engine, when given, is also the operator desk."""
+    """The app over this store. With an engine, its operator desk (`engine.desk`) is the one used."""
     if desk is None:
-        desk = engine if engine is not None and hasattr(engine, "ready") else LocalDesk(store)
+        engine_desk = getattr(engine, "desk", None)
+        if engine_desk is not None and hasattr(engine_desk, "listeners"):
+            from .engine_desk import EngineDesk
+
+            desk = EngineDesk(engine_desk, store)
+        else:
+            desk = LocalDesk(store)
     endpoints = all_endpoints()
     routes = [Route(ep.path, wrap(ep), methods=[ep.method]) for ep in endpoints]
     static_dir = resources.files("dialer.api").joinpath("static")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Iterator, Protocol
 
 import trio
 

@@ -3,42 +3,18 @@
 from __future__ import annotations
 
 import argon2
-import httpx
 import pytest
 
 from dialer.api import LocalDesk, Settings, create_app, passwords, serve
-from dialer.store import users as user_store
 from dialer.store.campaigns import create_campaign
 
-PASSWORD = "correct horse battery"
+from api_helpers import Web
 
 
 @pytest.fixture(autouse=True)
 def cheap_hashes(monkeypatch):
     # Real argon2id, with parameters small enough for dozens of logins per test.
     monkeypatch.setattr(passwords, "HASHER", argon2.PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
-
-
-class Web:
-    def __init__(self, app, url, store, desk):
-        self.app, self.url, self.store, self.desk = app, url, store, desk
-        self.client = httpx.AsyncClient(base_url=url, timeout=10)
-        self.users: dict[str, dict] = {}
-
-    async def add_user(self, name: str, role: str) -> dict:
-        hashed = await passwords.hash_password(PASSWORD)
-        user = await self.store.run(user_store.create_user, name, role, hashed)
-        self.users[name] = user
-        return user
-
-    async def login(self, name: str, role: str | None = None) -> dict:
-        """Create the user if needed and return Authorization headers for a new session."""
-        if name not in self.users:
-            await self.add_user(name, role or name)
-        r = await self.client.post("/api/login", json={"name": name, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        self.client.cookies.clear()  # tests authenticate with the header unless they say otherwise
-        return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import threading
-from pathlib import Path
 
 import argon2
 import pytest
