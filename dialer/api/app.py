@@ -9,6 +9,7 @@ the caller's nursery, bound to 127.0.0.1 unless told otherwise:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,14 +22,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import pages, routes_auth, routes_operator, routes_supervisor, routes_validator
+from dialer.clock import Clock
+
+from . import pages, routes_auth, routes_dnc, routes_operator, routes_supervisor, routes_validator
 from .desk import LocalDesk, OperatorDesk
 from .openapi import describe
 from .routing import PUBLIC, Ctx, Endpoint, Registry, wrap
 
 log = logging.getLogger("dialer.api")
 
-REGISTRIES = [routes_auth.routes, routes_supervisor.routes, routes_validator.routes, routes_operator.routes,
+REGISTRIES = [routes_auth.routes, routes_supervisor.routes, routes_dnc.routes, routes_validator.routes,
+              routes_operator.routes,
               pages.routes]
 
 
@@ -48,6 +52,13 @@ class Api:
     engine: Any = None
     settings: Settings = field(default_factory=Settings)
     endpoints: list[Endpoint] = field(default_factory=list)
+    clock: Clock | None = None
+
+    def now(self) -> dt.datetime:
+        """Wall time for the rules (retry times, notes): from the engine's clock when there is one."""
+        if self.clock is None:
+            self.clock = getattr(self.engine, "clock", None) or Clock()
+        return self.clock.now()
 
 
 meta = Registry("meta")

@@ -70,6 +70,11 @@ class LocalDesk:
     def _now(self) -> float:
         return trio.current_time()
 
+    def now(self) -> dt.datetime:
+        if self.clock is None:
+            self.clock = Clock()
+        return self.clock.now()
+
     def _op(self, operator_id: int) -> _Operator:
         return self._ops.setdefault(operator_id, _Operator(operator_id))
 
@@ -116,12 +121,12 @@ class LocalDesk:
 
     async def wrap(self, operator_id: int, *, code: str, notes: str | None,
                    callback_at: dt.datetime | None, callback_owned: bool) -> dict:
-        from dialer.store.web import record_wrap
-
         op = self._op(operator_id)
         self._require(op, "on_call", "wrap_up", action="wrap up")
-        result = await self.store.run(record_wrap, operator_id, op.call["attempt_id"], code, notes,
-                                      callback_at, callback_owned)
+        call = op.call
+        # The lifecycle's wrap: lead's next state, DNC, callback and notes in one transaction.
+        result = await self.store.run(_wrap_unit, call["lead_id"], call["attempt_id"], operator_id, code, notes,
+                                      callback_at, operator_id if callback_owned else None, self.now())
         op.call = None
         self._move(op, "ready")
         return result
@@ -176,3 +181,12 @@ class LocalDesk:
             if send in op.listeners:
                 op.listeners.remove(send)
             send.close()
+
+
+async def _wrap_unit(conn, lead_id, attempt_id, operator_id, code, notes, callback_at, owner, now):
+    from dialer.store.lead_ops import apply_wrap
+
+    author = await conn.fetchval("SELECT name FROM operator WHERE id = $1", operator_id)
+    return await apply_wrap(conn, lead_id, code, now=now, author=author or f"operator {operator_id}",
+                            operator_id=operator_id, note=notes, callback_at=callback_at, callback_owner=owner,
+                            attempt_id=attempt_id)

@@ -12,7 +12,7 @@ import json
 import trio
 from starlette.responses import StreamingResponse
 
-from dialer.store import web
+from dialer.store import lead_ops, web
 from dialer.store.campaigns import find_campaign
 
 from .desk import DeskError
@@ -83,14 +83,14 @@ async def current_call(ctx: Ctx):
 
 
 async def _screen_pop(ctx: Ctx, lead_id: int, attempt_id: int | None) -> dict:
-    lead = await ctx.store.run(web.lead_detail, lead_id)
+    lead = await ctx.store.run(lead_ops.show_lead, lead_id)
     codes = await ctx.store.run(web.wrap_codes, lead["campaign_id"])
     return {"attempt_id": attempt_id, "lead": lead, "wrap_codes": codes}
 
 
 WRAP_BODY = {"type": "object", "required": ["code"], "properties": {
     "code": {"type": "string"}, "notes": {"type": "string"},
-    "callback_at": {"type": "string", "format": "date-time"},
+    "callback_at": {"type": "string", "description": "ISO date-time; without an offset, the lead's local time"},
     "callback_owned": {"type": "boolean", "description": "only I get the callback (else anyone)"}}}
 
 
@@ -107,17 +107,11 @@ async def wrap(ctx: Ctx):
             callback_at = dt.datetime.fromisoformat(str(raw))
         except ValueError:
             raise bad_request(f"callback_at: {raw!r} is not an ISO date-time", "callback_at") from None
-        if callback_at.tzinfo is None:
-            raise bad_request("callback_at: give a timezone offset, e.g. 2026-11-24T10:00:00-05:00",
-                              "callback_at")
     owned = body.get("callback_owned", False)
     if not isinstance(owned, bool):
         raise bad_request("callback_owned: must be true or false", "callback_owned")
-    try:
-        return await _desk(ctx.api.desk.wrap(_me(ctx), code=code, notes=notes, callback_at=callback_at,
-                                             callback_owned=owned))
-    except web.InvalidChange as exc:
-        raise bad_request(str(exc), exc.field) from None
+    return await _desk(ctx.api.desk.wrap(_me(ctx), code=code, notes=notes, callback_at=callback_at,
+                                         callback_owned=owned))
 
 
 @routes.route("POST", "/api/operator/preview/next", roles=OPERATORS, summary="Preview mode: show the next lead")
@@ -154,7 +148,7 @@ async def lead(ctx: Ctx):
     if not await ctx.store.run(web.operator_connected, _me(ctx), lead_id):
         # The same answer as for a lead that does not exist: no probing of ids.
         raise ApiError(404, f"no lead {lead_id} among your calls")
-    return await ctx.store.run(web.lead_detail, lead_id)
+    return await ctx.store.run(lead_ops.show_lead, lead_id)
 
 
 @routes.route("GET", "/api/operator/events", roles=OPERATORS, produces="text/event-stream",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialer.store import web
+from dialer.store import validation, web
 
 from .errors import bad_request
 from .routes_auth import text_field
@@ -29,8 +29,9 @@ async def set_status(ctx: Ctx):
     status = text_field(body, "contact_status", limit=20)
     note = text_field(body, "note", required=False)
     lead_id = ctx.int_param("id")
-    try:
-        lead = await ctx.store.run(web.set_contact_status, lead_id, status, note, ctx.user["name"])
-    except web.InvalidChange as exc:
-        raise bad_request(str(exc), exc.field) from None
-    return {k: lead[k] for k in ("id", "phone", "contact_status", "valid", "notes")}
+    if status not in web.CONTACT_STATUSES:
+        raise bad_request(f"contact_status: {status!r} is not one of {', '.join(web.CONTACT_STATUSES)}",
+                          "contact_status")
+    # The lifecycle decides what may move (held leads only; rejected ones become invalid).
+    return await ctx.store.run(validation.set_contact_status, lead_id, status, ctx.user["name"], ctx.api.now(),
+                               note)

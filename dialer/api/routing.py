@@ -17,7 +17,10 @@ from typing import Any, Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dialer.lifecycle.rules import RuleError
 from dialer.store.campaigns import NotFound
+from dialer.store.lists import ListError
+from dialer.store.web import InvalidChange
 
 from .errors import ApiError
 
@@ -30,6 +33,8 @@ VALIDATORS = frozenset({"validator", "supervisor", "admin"})
 OPERATORS = frozenset({"operator"})
 ADMINS = frozenset({"admin"})
 PUBLIC = None
+
+USER_ERRORS = (RuleError, ListError, InvalidChange)
 
 Handler = Callable[["Ctx"], Awaitable[Any]]
 
@@ -170,6 +175,10 @@ def wrap(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
             return exc.response()
         except NotFound as exc:
             return ApiError(404, str(exc)).response()
+        except USER_ERRORS as exc:
+            # The rules' own refusals (unknown wrap code, callback in the past, a list that
+            # is to be dialed, ...) are the caller's input: 400 with the rule's message.
+            return ApiError(400, str(exc), getattr(exc, "field", None)).response()
         if isinstance(result, Response):
             return result
         return JSONResponse(jsonable(result))

@@ -38,15 +38,16 @@ async def test_campaign_changes_are_checked_and_atomic(web, campaign):
 async def test_list_weight_changes_the_share(web, campaign):
     h = await web.login("sue", "supervisor")
     r = await web.client.get(f"/api/campaigns/{campaign['id']}/lists", headers=h)
-    assert [l["share_percent"] for l in r.json()["lists"]] == [60.0, 30.0, 10.0]
+    assert [l["weight_percent"] for l in r.json()["lists"]] == [60.0, 30.0, 10.0]
     fresh, old, vip = campaign["list_ids"]
     r = await web.client.patch(f"/api/lists/{vip}", headers=h, json={"weight": 70})
     assert r.status_code == 200, r.text
-    assert [l["share_percent"] for l in r.json()["lists"]] == [37.5, 18.8, 43.8]
+    assert [l["weight_percent"] for l in r.json()["lists"]] == [37.5, 18.8, 43.8]
+    assert r.json()["list"]["weight"] == 70
     r = await web.client.patch(f"/api/lists/{old}", headers=h, json={"to_dial": False, "strategy": "newest"})
     lists = {l["name"]: l for l in r.json()["lists"]}
-    assert lists["old"]["share_percent"] == 0.0 and lists["old"]["strategy"] == "newest"
-    assert lists["fresh"]["share_percent"] == 46.2
+    assert lists["old"]["weight_percent"] is None and lists["old"]["strategy"] == "newest"
+    assert lists["fresh"]["weight_percent"] == 46.2
 
 
 async def test_list_changes_are_checked(web, campaign):
@@ -67,17 +68,72 @@ async def test_lead_search_and_show(web, campaign):
     h = await web.login("sue", "supervisor")
     ada = await add_lead(web.store, campaign)
     bob = await add_lead(web.store, campaign, 1, first_name="Bob", last_name="Builder", phone="+13105550199")
-    await add_attempt(web.store, campaign, bob)
-    r = await web.client.get("/api/leads", headers=h, params={"q": "Bob"})
+    attempt = await add_attempt(web.store, campaign, bob)
+    r = await web.client.get("/api/leads", headers=h, params={"phone": "+13105550199"})
     assert [l["id"] for l in r.json()["leads"]] == [bob]
-    r = await web.client.get("/api/leads", headers=h, params={"q": "5550100"})
+    r = await web.client.get("/api/leads", headers=h, params={"id": str(ada)})
     assert [l["id"] for l in r.json()["leads"]] == [ada]
-    r = await web.client.get("/api/leads", headers=h, params={"list": campaign["list_ids"][1]})
+    r = await web.client.get("/api/leads", headers=h, params={"list": "old"})
     assert [l["id"] for l in r.json()["leads"]] == [bob]
+    r = await web.client.get("/api/leads", headers=h, params={"attempt": attempt, "completed": "false"})
+    assert [l["id"] for l in r.json()["leads"]] == [bob]
+    for bad in ({"colour": "red"}, {"completed": "maybe"}, {"contacted_from": "yesterday"}, {"id": "abc"}):
+        r = await web.client.get("/api/leads", headers=h, params=bad)
+        assert r.status_code == 400 and r.json()["error"], (bad, r.text)
     r = await web.client.get(f"/api/leads/{bob}", headers=h)
-    assert r.status_code == 200 and r.json()["list_name"] == "old"
-    assert len(r.json()["calls"]) == 1 and r.json()["calls"][0]["outcome"] == "answered"
+    assert r.status_code == 200 and r.json()["list"] == "old"
+    assert len(r.json()["history"]) == 1 and r.json()["history"][0]["outcome"] == "answered"
     assert (await web.client.get("/api/leads/999999", headers=h)).status_code == 404
+
+
+async def test_lead_edit_wrap_copy_delete(web, campaign):
+    h = await web.login("sue", "supervisor")
+    lead = await add_lead(web.store, campaign)
+    r = await web.client.patch(f"/api/leads/{lead}", headers=h, json={"first_name": "Augusta", "phone": "(212) 555-0111"})
+    assert r.status_code == 200, r.text
+    assert r.json()["changes"]["phone"]["new"] == "+12125550111"
+    notes = (await web.client.get(f"/api/leads/{lead}", headers=h)).json()["notes"]
+    assert notes[-1]["author"] == "sue" and "Augusta" in notes[-1]["body"]
+    r = await web.client.patch(f"/api/leads/{lead}", headers=h, json={"phone": "not a number"})
+    assert r.status_code == 400 and "phone" in r.json()["error"]
+    r = await web.client.patch(f"/api/leads/{lead}", headers=h, json={"shoe_size": "9"})
+    assert r.status_code == 400
+    assert await web.store.fetchval("SELECT first_name FROM lead WHERE id = $1", lead) == "Augusta"
+
+    r = await web.client.post(f"/api/leads/{lead}/wrap", headers=h, json={"code": "NOPE"})
+    assert r.status_code == 400 and "NOPE" in r.json()["error"]
+    r = await web.client.post(f"/api/leads/{lead}/wrap", headers=h, json={"code": "SALE", "note": "by phone"})
+    assert r.status_code == 200 and r.json()["completed"] is True, r.text
+
+    r = await web.client.post(f"/api/leads/{lead}/copy", headers=h, json={"to_list": "vip", "customer_key": "K1"})
+    assert r.status_code == 200 and r.json()["updated"] is False, r.text
+    copy = r.json()["lead_id"]
+    r = await web.client.post(f"/api/leads/{lead}/copy", headers=h, json={"to_list": "nowhere"})
+    assert r.status_code == 404
+
+    r = await web.client.delete(f"/api/leads/{copy}", headers=h)
+    assert r.status_code == 400 and r.json()["field"] == "confirm"
+    r = await web.client.delete(f"/api/leads/{copy}", headers=h, params={"confirm": copy})
+    assert r.status_code == 200
+    assert (await web.client.get(f"/api/leads/{copy}", headers=h)).status_code == 404
+
+
+async def test_dnc(web, campaign):
+    h = await web.login("sue", "supervisor")
+    r = await web.client.post("/api/dnc", headers=h, json={"numbers": ["(212) 555-0100", "+13105550199"],
+                                                          "campaign": "spring"})
+    assert r.status_code == 200 and r.json()["added"] == 2, r.text
+    r = await web.client.get("/api/dnc", headers=h, params={"campaign": "spring"})
+    assert {n["phone"] for n in r.json()["numbers"]} == {"+12125550100", "+13105550199"}
+    r = await web.client.post("/api/dnc/check", headers=h, json={"numbers": ["2125550100", "2125550101"],
+                                                                "campaign": "spring"})
+    assert [n["dnc"] for n in r.json()["numbers"]] == [True, False]
+    r = await web.client.post("/api/dnc/remove", headers=h, json={"numbers": ["2125550100"], "campaign": "spring"})
+    assert r.json()["removed"] == 1
+    r = await web.client.post("/api/dnc", headers=h, json={"numbers": ["12", "+13105550199"]})
+    assert r.status_code == 400 and r.json()["field"] == "numbers[0]"
+    r = await web.client.post("/api/dnc", headers=h, json={"numbers": []})
+    assert r.status_code == 400
 
 
 async def test_wallboard(web, campaign):

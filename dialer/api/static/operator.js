@@ -25,12 +25,12 @@ async function screenPop() {
   shownAttempt = pop.attempt_id;
   const lead = pop.lead;
   $("#pop-name").textContent = [lead.first_name, lead.last_name].filter(Boolean).join(" ") || `Lead ${lead.id}`;
-  const fields = [["Phone", lead.phone], ["Lead", lead.id], ["List", lead.list_name], ["Status", lead.status],
+  const fields = [["Phone", lead.phone], ["Lead", lead.id], ["List", lead.list], ["Status", lead.status],
     ["Attempts", lead.attempts], ["City", [lead.city, lead.region].filter(Boolean).join(", ")],
     ["Time zone", lead.timezone], ["Email", lead.email], ["Last contacted", when(lead.last_contacted_at)]];
   for (const [key, value] of Object.entries(lead.fields || {})) fields.push([key, value]);
   $("#pop-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v ?? "-"))]));
-  $("#pop-history").replaceChildren(...lead.calls.map(c => el("tr", {},
+  $("#pop-history").replaceChildren(...[...lead.history].reverse().map(c => el("tr", {},
     el("td", {}, when(c.started_at)), el("td", {}, c.called_number), el("td", {}, c.outcome || "in progress"),
     el("td", {}, c.operator || "-"), el("td", {}, c.wrap_code || "-"), el("td", { class: "opt" }, c.notes || ""))));
   $("#wrap-code").replaceChildren(el("option", { value: "" }, "— choose —"),
