@@ -24,14 +24,15 @@ from starlette.staticfiles import StaticFiles
 
 from dialer.clock import Clock
 
-from . import pages, routes_auth, routes_dnc, routes_operator, routes_supervisor, routes_validator
+from . import pages, routes_auth, routes_dnc, routes_files, routes_operator, routes_supervisor, routes_validator
 from .desk import LocalDesk, OperatorDesk
 from .openapi import describe
 from .routing import PUBLIC, Ctx, Endpoint, Registry, wrap
 
 log = logging.getLogger("dialer.api")
 
-REGISTRIES = [routes_auth.routes, routes_supervisor.routes, routes_dnc.routes, routes_validator.routes,
+REGISTRIES = [routes_auth.routes, routes_supervisor.routes, routes_dnc.routes, routes_files.routes,
+              routes_validator.routes,
               routes_operator.routes,
               pages.routes]
 

@@ -137,7 +137,8 @@ class Ctx:
         if ctype != "application/json":
             # Also what keeps cross-site HTML forms (CSRF) away from cookie sessions.
             raise ApiError(415, "send the body as application/json")
-        raw = await self.body_bytes(self.api.settings.max_json_bytes)
+        limit = self.api.settings.max_upload_bytes if self.endpoint.upload else self.api.settings.max_json_bytes
+        raw = await self.body_bytes(limit)
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

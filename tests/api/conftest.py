@@ -20,7 +20,8 @@ def cheap_hashes(monkeypatch):
 @pytest.fixture
 async def web(store, nursery):
     desk = LocalDesk(store)
-    app = create_app(store, desk=desk, settings=Settings(max_json_bytes=4096, sse_keepalive_seconds=0.5))
+    app = create_app(store, desk=desk, settings=Settings(max_json_bytes=4096, max_upload_bytes=64 * 1024,
+                                                             sse_keepalive_seconds=0.5))
     urls = await nursery.start(serve, app, "127.0.0.1", 0)
     w = Web(app, urls[0], store, desk)
     yield w
