@@ -16,7 +16,8 @@ from .routing import PUBLIC, Ctx, Registry
 routes = Registry("pages")
 
 PAGES = {"login": "Log in", "operator": "Operator desktop", "validator": "Validation queue",
-         "wallboard": "Wallboard", "leads": "Leads", "lists": "Campaign lists"}
+         "wallboard": "Wallboard", "leads": "Leads", "lists": "Campaign lists",
+         "imports": "Import and bulk edit"}
 
 
 def _page(name: str) -> str:

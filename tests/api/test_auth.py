@@ -6,7 +6,7 @@ from dialer.api.app import all_endpoints
 from dialer.api.routing import ANYONE
 
 ROLES = sorted(ANYONE)
-PUBLIC_PATHS = {"/", "/login", "/operator", "/validator", "/wallboard", "/leads", "/lists", "/openapi.json",
+PUBLIC_PATHS = {"/", "/login", "/operator", "/validator", "/wallboard", "/leads", "/lists", "/imports", "/openapi.json",
                 "/healthz", "/metrics", "/api/login"}
 
 

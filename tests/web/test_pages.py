@@ -145,7 +145,7 @@ def test_pages_fit_a_tablet_and_refuse_strangers(server, chromium):
         page.wait_for_url(re.compile(r"/login\?next=%2Fwallboard$"))
         login(page, server, "sue")
         page.wait_for_url("**/wallboard")
-        for path in ("/wallboard", "/lists", "/leads", "/validator"):
+        for path in ("/wallboard", "/lists", "/leads", "/imports", "/validator"):
             page.goto(server.url + path)
             page.wait_for_selector("header .who button")
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
@@ -157,3 +157,39 @@ def test_pages_fit_a_tablet_and_refuse_strangers(server, chromium):
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         context.close()
+
+
+def test_supervisor_imports_a_file_and_edits_a_lead(server, page, tmp_path):
+    camp = make_campaign(server)
+    server.add_user("sue", "supervisor")
+    login(page, server, "sue")
+    page.wait_for_url("**/wallboard")
+    page.click("header nav a[href='/imports']")
+    page.wait_for_selector("#i-list option[value=fresh]", state="attached")
+    csv = b"Phone,First,Last\n(212) 555-0100,Ada,Lovelace\n310-555-0199,Bob,Builder\nnope,Bad,Row\n"
+    page.set_input_files("#i-file", files=[{"name": "spring.csv", "mimeType": "text/csv", "buffer": csv}])
+    page.wait_for_function("document.querySelector('#i-map').value.includes('Phone=')")
+    page.fill("#i-map", "Phone=phone, First=first_name, Last=last_name")
+    page.select_option("#i-list", "fresh")
+    page.click("#i-preview")
+    page.wait_for_selector("dd[data-key='would import']")
+    assert page.text_content("dd[data-key='would import']") == "2"
+    assert page.text_content("dd[data-key=invalid]") == "1"
+    assert server.sql("SELECT count(*) FROM lead") == 0
+    page.click("#i-run")
+    page.wait_for_selector("dd[data-key=imported]")
+    assert server.sql("SELECT count(*) FROM lead WHERE list_id = $1", camp["lists"][0]) == 2
+
+    page.click("header nav a[href='/leads']")
+    page.select_option("#by", "phone")
+    page.fill("#q", "+13105550199")
+    page.click("#search button[type=submit]")
+    page.click("#results a")
+    page.wait_for_selector("#detail:not([hidden])")
+    assert "Bob" in page.text_content("#d-fields")
+    page.select_option("#e-field", "first_name")
+    page.fill("#e-value", "Robert")
+    page.click("#edit button[type=submit]")
+    page.wait_for_function("document.querySelector('#d-fields').textContent.includes('Robert')")
+    assert "Robert" in page.text_content("#d-notes")
+    assert server.sql("SELECT first_name FROM lead WHERE phone = '+13105550199'") == "Robert"

@@ -57,7 +57,8 @@ async function header(here) {
   const links = {
     operator: [["operator", "Desktop"]],
     validator: [["validator", "Validation"]],
-    supervisor: [["wallboard", "Wallboard"], ["lists", "Lists"], ["leads", "Leads"], ["validator", "Validation"]],
+    supervisor: [["wallboard", "Wallboard"], ["lists", "Lists"], ["leads", "Leads"], ["imports", "Import"],
+      ["validator", "Validation"]],
   };
   links.admin = links.supervisor;
   const nav = $("header nav");
