@@ -232,7 +232,8 @@ async def wallboard(ctx: Ctx):
     hopper = getattr(ctx.api.engine, "hopper_depths", None)
     depths = hopper() if callable(hopper) else {}
     for c in board["campaigns"]:
-        c["hopper_depth"] = depths.get(c["id"])
+        # The engine's own count when it has one (exact); else the leases in the database.
+        c["hopper_depth"] = depths.get(c["id"], c["hopper_depth"])
     board.update(operators=operators, operators_by_state=by_state,
                  occupancy=round(sum(occupancies) / len(occupancies), 3) if occupancies else None)
     return board

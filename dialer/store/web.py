@@ -152,7 +152,9 @@ async def wallboard(conn) -> dict:
                    AND a.started_at >= date_trunc('day', now()) AND a.outcome IN ('answered', 'abandoned'))
                    AS live_answers,
                (SELECT count(*) FROM attempt a WHERE a.campaign_id = c.id
-                   AND a.started_at >= date_trunc('day', now())) AS dials
+                   AND a.started_at >= date_trunc('day', now())) AS dials,
+               (SELECT count(*) FROM lead l WHERE l.campaign_id = c.id AND l.lease_owner IS NOT NULL
+                   AND l.lease_expires_at > now()) AS leased
             FROM campaign c ORDER BY c.id""")]
     per_list = await conn.fetch(
         """SELECT ll.campaign_id, ll.id, ll.name, count(a.id) AS dials
@@ -160,6 +162,8 @@ async def wallboard(conn) -> dict:
            GROUP BY ll.campaign_id, ll.id, ll.name ORDER BY ll.id""")
     for c in campaigns:
         c["abandon_rate"] = round(c["abandoned"] / c["live_answers"], 4) if c["live_answers"] else 0.0
+        # The hopper holds leases: leased leads not yet in a call are waiting to be dialed.
+        c["hopper_depth"] = max(0, c.pop("leased") - c["calls_in_flight"])
         c["lists"] = [{"id": r["id"], "name": r["name"], "dials": r["dials"]}
                       for r in per_list if r["campaign_id"] == c["id"]]
     names = {r["id"]: r["name"] for r in await conn.fetch("SELECT id, name FROM operator")}

@@ -148,6 +148,10 @@ async def test_wallboard(web, campaign):
     await web.store.execute("""INSERT INTO attempt (lead_id, campaign_id, list_id, called_number, started_at)
                                VALUES ($1, $2, $3, '+12125550100', now())""", lead, campaign["id"],
                             campaign["list_ids"][0])
+    await web.store.execute("UPDATE lead SET lease_owner = 'node-1', lease_expires_at = now() + interval '1 minute'")
+    for _ in range(2):
+        await add_lead(web.store, campaign, lease_owner="node-1", lease_expires_at=None)
+    await web.store.execute("UPDATE lead SET lease_expires_at = now() + interval '1 minute'")
     r = await web.client.get("/api/wallboard", headers=h)
     assert r.status_code == 200, r.text
     board = r.json()
@@ -155,6 +159,7 @@ async def test_wallboard(web, campaign):
     assert board["operators"][0]["name"] == "olga"
     (c,) = board["campaigns"]
     assert c["calls_in_flight"] == 1 and c["abandon_rate"] == 0.5 and c["dials"] == 3
+    assert c["hopper_depth"] == 2  # three leased leads, one of them in a call
     assert {l["name"]: l["dials"] for l in c["lists"]} == {"fresh": 3, "old": 0, "vip": 0}
 
 
