@@ -19,6 +19,7 @@ from typing import Iterator, Protocol
 import trio
 
 from dialer.clock import Clock
+from dialer.store.web import operator_wrap
 
 STATES = ("logged_out", "ready", "reserved", "on_call", "wrap_up", "paused")
 
@@ -125,7 +126,7 @@ class LocalDesk:
         self._require(op, "on_call", "wrap_up", action="wrap up")
         call = op.call
         # The lifecycle's wrap: lead's next state, DNC, callback and notes in one transaction.
-        result = await self.store.run(_wrap_unit, call["lead_id"], call["attempt_id"], operator_id, code, notes,
+        result = await self.store.run(operator_wrap, call["lead_id"], call["attempt_id"], operator_id, code, notes,
                                       callback_at, operator_id if callback_owned else None, self.now())
         op.call = None
         self._move(op, "ready")
@@ -182,11 +183,3 @@ class LocalDesk:
                 op.listeners.remove(send)
             send.close()
 
-
-async def _wrap_unit(conn, lead_id, attempt_id, operator_id, code, notes, callback_at, owner, now):
-    from dialer.store.lead_ops import apply_wrap
-
-    author = await conn.fetchval("SELECT name FROM operator WHERE id = $1", operator_id)
-    return await apply_wrap(conn, lead_id, code, now=now, author=author or f"operator {operator_id}",
-                            operator_id=operator_id, note=notes, callback_at=callback_at, callback_owner=owner,
-                            attempt_id=attempt_id)

@@ -14,6 +14,8 @@ from typing import Iterator
 
 import trio
 
+from dialer.store.web import operator_name
+
 from .desk import DeskError
 
 
@@ -61,7 +63,7 @@ class EngineDesk:
         with self._errors():
             op = self.desk.operators.get(operator_id)
             if op is None:
-                name = await self.store.fetchval("SELECT name FROM operator WHERE id = $1", operator_id)
+                name = await self.store.run(operator_name, operator_id)
                 op = self.desk.add(operator_id, name, campaigns={campaign_id})
             elif op.state.value == "logged_out":
                 op.campaigns = frozenset({campaign_id})

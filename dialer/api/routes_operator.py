@@ -47,8 +47,7 @@ async def login(ctx: Ctx):
 
 @routes.route("GET", "/api/operator/campaigns", roles=OPERATORS, summary="List the campaigns I can log in to")
 async def campaigns(ctx: Ctx):
-    rows = await ctx.store.fetch("SELECT id, name, dial_mode FROM campaign WHERE active ORDER BY name")
-    return {"campaigns": [dict(r) for r in rows]}
+    return {"campaigns": await ctx.store.run(web.active_campaigns)}
 
 
 @routes.route("POST", "/api/operator/logout", roles=OPERATORS, summary="Log out of dialing")

@@ -113,6 +113,25 @@ async def operator_callbacks(conn, operator_id: int) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+async def active_campaigns(conn) -> list[dict]:
+    """What an operator may log in to: campaigns that are dialing."""
+    return [dict(r) for r in await conn.fetch("SELECT id, name, dial_mode FROM campaign WHERE active ORDER BY name")]
+
+
+async def operator_name(conn, operator_id: int) -> str | None:
+    return await conn.fetchval("SELECT name FROM operator WHERE id = $1", operator_id)
+
+
+async def operator_wrap(conn, lead_id: int, attempt_id: int | None, operator_id: int, code: str,
+                        notes: str | None, callback_at, owner: int | None, now) -> dict:
+    """An operator's wrap-up through the lifecycle's apply_wrap, signed with the operator's name."""
+    from .lead_ops import apply_wrap
+
+    author = await operator_name(conn, operator_id) or f"operator {operator_id}"
+    return await apply_wrap(conn, lead_id, code, now=now, author=author, operator_id=operator_id, note=notes,
+                            callback_at=callback_at, callback_owner=owner, attempt_id=attempt_id)
+
+
 async def wrap_codes(conn, campaign_id: int) -> list[dict]:
     rows = await conn.fetch("""SELECT code, label, completes, is_callback FROM wrap_code
                                WHERE campaign_id = $1 ORDER BY code""", campaign_id)
