@@ -98,7 +98,7 @@ def create_app(store, engine=None, *, desk: OperatorDesk | None = None,
         if engine_desk is not None and hasattr(engine_desk, "listeners"):
             from .engine_desk import EngineDesk
 
-            desk = EngineDesk(engine_desk, store)
+            desk = EngineDesk(engine_desk, store, lambda: list(getattr(engine, "runners", ())))
         else:
             desk = LocalDesk(store)
     endpoints = all_endpoints()

@@ -20,9 +20,11 @@ from .desk import DeskError
 
 
 class EngineDesk:
-    def __init__(self, desk, store):
+    def __init__(self, desk, store, runners=None):
         self.desk = desk
         self.store = store
+        # The engine's campaign runners, read when needed (they come and go with campaigns).
+        self._runners = runners or (lambda: [])
         self._subscribers: dict[int, list[trio.MemorySendChannel]] = {}
         desk.listeners.append(self._changed)
 
@@ -101,16 +103,29 @@ class EngineDesk:
         return {"attempt_id": call.attempt_id if call else None, "lead_id": call.lead_id if call else None,
                 "wrap_code": code, "state": self.status(operator_id)["state"]}
 
+    def _runner_for(self, operator_id: int):
+        """The campaign runner that serves this operator (preview mode lives on the runner)."""
+        op = self._op(operator_id)
+        for runner in self._runners():
+            if op.campaigns is None or runner.campaign_id in op.campaigns:
+                if hasattr(runner, "preview_next"):
+                    return runner
+        raise DeskError("preview mode: no campaign of yours is running in this engine", 503)
+
     async def _preview(self, operator_id: int, action: str) -> dict:
-        method = getattr(self.desk, f"preview_{action}", None)
-        if method is None:
-            raise DeskError("preview mode is not available in this engine", 503)
+        from dialer.store.lead_ops import show_lead
+
+        runner = self._runner_for(operator_id)
         with self._errors():
-            self._op(operator_id)
-            result = method(operator_id)
-            if hasattr(result, "__await__"):
-                result = await result
-        return result if isinstance(result, dict) else {"result": result}
+            if action == "next":
+                lead = await runner.preview_next(operator_id)
+                if lead is None:
+                    return {"lead": None}
+                return {"lead": await self.store.run(show_lead, lead.id)}
+            if action == "dial":
+                return {"attempt_id": await runner.preview_dial(operator_id)}
+            await runner.preview_skip(operator_id)
+            return {"skipped": True}
 
     async def preview_next(self, operator_id: int) -> dict:
         return await self._preview(operator_id, "next")

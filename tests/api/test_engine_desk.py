@@ -53,5 +53,7 @@ async def test_operator_journey_over_the_engine_desk(engine_web, campaign):
     assert r.status_code == 200 and r.json()["state"] == "ready", r.text
     board = (await web.client.get("/api/wallboard", headers=await web.login("sue", "supervisor"))).json()
     assert board["operators_by_state"] == {"ready": 1}
+    r = await web.client.post("/api/operator/preview/next", headers=h)
+    assert r.status_code == 503 and "no campaign of yours is running" in r.json()["error"]
     # The engine's state machine speaks through the API: a pause while ready is fine, a second login is not.
     assert (await web.client.post("/api/operator/login", headers=h, json={"campaign": "spring"})).status_code == 409
