@@ -30,6 +30,8 @@ COMMAND_MODULES = [
     "dialer.cli.audit",
     "dialer.cli.run",
     "dialer.cli.loadtest",
+    "dialer.cli.users",
+    "dialer.cli.web",
 ]
 
 
