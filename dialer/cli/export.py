@@ -15,6 +15,8 @@ def register(sub) -> None:
     p.add_argument("--list", help="only this list (name or id)")
     p.add_argument("--status", action="append", help="only these statuses (comma-separated; repeatable)")
     p.add_argument("--columns", help="comma-separated columns (standard, notes, or custom field names)")
+    p.add_argument("--include-held", action="store_true",
+                   help="also export leads held for validation (unconfirmed) or rejected by a validator")
     p.set_defaults(func=lambda a: run(_export, a))
 
 
@@ -36,7 +38,7 @@ async def _export(args) -> int:
             writer = csv.writer(out, lineterminator="\r\n" if args.out != "-" else "\n")
             writer.writerow(csv_row(columns))
             n = await store.run(export_leads, campaign["id"], list_id, statuses or None, columns,
-                                lambda values: writer.writerow(csv_row(values)))
+                                lambda values: writer.writerow(csv_row(values)), args.include_held)
         finally:
             if out is not sys.stdout:
                 out.close()

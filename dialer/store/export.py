@@ -14,7 +14,8 @@ COLUMN_SQL = {
     "timezone": "l.timezone", "status": "l.status", "attempts": "l.attempts", "called_count": "l.attempts",
     "source": "l.source", "completed": "l.completed", "last_attempt_at": "l.last_attempt_at",
     "last_contacted_at": "l.last_contacted_at", "last_outcome": "l.last_outcome", "wrap_code": "l.wrap_code",
-    "created_at": "l.created_at", "updated_at": "l.updated_at",
+    "created_at": "l.created_at", "updated_at": "l.updated_at", "contact_status": "l.contact_status",
+    "valid": "l.valid",
     "notes": "(SELECT string_agg(n.body, '; ' ORDER BY n.created_at, n.id) FROM lead_note n WHERE n.lead_id = l.id)",
 }
 DEFAULT_COLUMNS = ("id", "list", "customer_key", "phone", "first_name", "last_name", "email", "address", "city",
@@ -30,8 +31,11 @@ def column_sql(name: str, index: int) -> tuple[str, list]:
 
 
 async def export_leads(conn, campaign_id: int, list_id: int | None, statuses: Sequence[str] | None,
-                       columns: Sequence[str], emit: Callable[[list], None]) -> int:
-    params: list = [campaign_id, list_id, list(statuses) if statuses else None]
+                       columns: Sequence[str], emit: Callable[[list], None], include_held: bool = False) -> int:
+    """Stream leads to `emit`. Leads held for call-centre validation (contact status
+    unconfirmed) or rejected by a validator are not final, so they are left out
+    unless `include_held`."""
+    params: list = [campaign_id, list_id, list(statuses) if statuses else None, include_held]
     selects = []
     for name in columns:
         sql, extra = column_sql(name, len(params) + 1)
@@ -41,6 +45,7 @@ async def export_leads(conn, campaign_id: int, list_id: int | None, statuses: Se
                 JOIN campaign c ON c.id = l.campaign_id
                 WHERE l.campaign_id = $1 AND ($2::bigint IS NULL OR l.list_id = $2)
                   AND ($3::text[] IS NULL OR l.status = ANY($3::text[]))
+                  AND ($4::boolean OR l.contact_status IS NULL OR l.contact_status = 'confirmed')
                 ORDER BY l.id"""
     n = 0
     async for record in conn.cursor(query, *params, prefetch=2000):

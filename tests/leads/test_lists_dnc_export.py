@@ -89,3 +89,18 @@ def test_export_columns_notes_statuses_and_formula_neutralising(cli, campaign, w
     assert r.out.splitlines()[0].startswith("id,list,customer_key,phone")
     assert len(r.out.splitlines()) == 3
     assert cli("export", "--campaign", campaign, "--list", "Nope", "-").code == 2
+
+
+def test_export_leaves_out_leads_held_for_validation(cli, campaign, write, sql):
+    path = write("v.csv", "phone,first_name\n2125550101,Held\n2125550102,Confirmed\n2125550103,Rejected\n"
+                          "2125550104,Plain\n")
+    assert cli("import", path, "--campaign", campaign, "--list", "Main").code == 0
+    sql("UPDATE lead SET contact_status = 'unconfirmed' WHERE first_name = 'Held'")
+    sql("UPDATE lead SET contact_status = 'confirmed' WHERE first_name = 'Confirmed'")
+    sql("UPDATE lead SET contact_status = 'rejected', valid = false WHERE first_name = 'Rejected'")
+    r = cli("export", "--campaign", campaign, "--columns", "first_name", "-")
+    assert r.code == 0, r
+    assert [row[0] for row in csv.reader(io.StringIO(r.out))] == ["first_name", "Confirmed", "Plain"]
+    r = cli("export", "--campaign", campaign, "--columns", "first_name,contact_status", "--include-held", "-")
+    assert [row for row in csv.reader(io.StringIO(r.out))][1:] == [
+        ["Held", "unconfirmed"], ["Confirmed", "confirmed"], ["Rejected", "rejected"], ["Plain", ""]]
