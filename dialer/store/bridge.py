@@ -13,6 +13,7 @@ Units of work live in `dialer/store/*.py` modules next to the SQL they speak.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
@@ -101,30 +102,40 @@ async def _asyncio_loop() -> AsyncIterator[None]:
 
 
 
+# MockClock -> (crossings in flight, the autojump threshold to restore).
+_held_clocks: dict[int, tuple[int, float]] = {}
+
+
 @contextlib.asynccontextmanager
 async def _virtual_time_held() -> AsyncIterator[None]:
     """Under MockClock, keep virtual time still while we wait for the database.
 
     MockClock(autojump_threshold=0) jumps to the next timer as soon as every
     task is blocked, and a task waiting on the database socket counts as
-    blocked: a 1 ms query could let a 25 s ring timer fire. A checkpointing
-    task keeps the run loop busy for the length of the crossing, so database
-    work takes no virtual time. In real time this is a no-op.
+    blocked: a 1 ms query could let a 25 s ring timer fire. While any crossing
+    is in flight we lift the clock's autojump threshold to infinity, and put it
+    back when the last one returns, so database work takes no virtual time. (A
+    busy-waiting task would do the same but burn a core that PostgreSQL needs.)
+    In real time this is a no-op.
     """
-    if not isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock):
+    clock = trio.lowlevel.current_clock()
+    if not isinstance(clock, trio.testing.MockClock):
         yield
         return
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_keep_run_loop_busy)
-        try:
-            yield
-        finally:
-            nursery.cancel_scope.cancel()
-
-
-async def _keep_run_loop_busy() -> None:
-    while True:
-        await trio.sleep(0)
+    key = id(clock)
+    depth, saved = _held_clocks.get(key, (0, clock.autojump_threshold))
+    if depth == 0:
+        clock.autojump_threshold = math.inf
+    _held_clocks[key] = (depth + 1, saved)
+    try:
+        yield
+    finally:
+        depth, saved = _held_clocks[key]
+        if depth == 1:
+            del _held_clocks[key]
+            clock.autojump_threshold = saved
+        else:
+            _held_clocks[key] = (depth - 1, saved)
 
 
 async def _create_pool(url: str, min_size: int, max_size: int) -> asyncpg.Pool:
