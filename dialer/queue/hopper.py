@@ -241,8 +241,10 @@ class Hopper:
 
     def _short(self, now: dt.datetime, need_now: int) -> bool:
         """Does some list that may still give hold fewer leads than this take may want of it?"""
-        lists = [lid for lid in self._mix.weights if self._dry_until.get(lid, now) <= now]
-        return any(len(self._buffers.get(lid, ())) < math.ceil(need_now * self._mix.share(lid, lists)) + 2
+        weights = self._mix.weights
+        lists = [lid for lid in weights if self._dry_until.get(lid, now) <= now]
+        total = sum(weights[lid] for lid in lists)
+        return any(len(self._buffers.get(lid, ())) < math.ceil(need_now * weights[lid] / total) + 2
                    for lid in lists)
 
     async def _refill(self, now: dt.datetime, need_now: int) -> None:
