@@ -115,12 +115,19 @@ class Hopper:
                 missing = n - len(taken)
                 if missing <= 0:
                     break
-                await self._refill(now, missing)
+                if self._short(now, missing):
+                    await self._refill(now, missing)  # the buffers cannot cover this take
                 picked, closed = self._pick(missing, now, ready)
                 if not picked and not closed:
                     break
-                ok = set(await self.store.run(sql.recheck, self.campaign_id, self.node, now,
-                                              [lead.id for lead in picked], [lead.id for lead in closed]))
+                # One crossing: re-check what we hand out, and top the buffers up behind it.
+                plan = self._plan(now, 0)
+                ok, got = await self.store.run(
+                    sql.recheck_and_claim, (self.campaign_id, self.node, now, [lead.id for lead in picked],
+                                            [lead.id for lead in closed]), plan and plan[1:])
+                if plan:
+                    self._absorb(plan[0], got, now)
+                ok = set(ok)
                 self.stats["closed_at_take"] += len(closed)
                 self.stats["dnc_at_take"] += len(picked) - len(ok)
                 taken.extend(lead for lead in picked if lead.id in ok)
@@ -232,10 +239,26 @@ class Hopper:
     def _dialing_lists(self, now: dt.datetime) -> list[int]:
         return [lid for lid in self._mix.weights if self._dry_until.get(lid, now) <= now or self._buffers.get(lid)]
 
+    def _short(self, now: dt.datetime, need_now: int) -> bool:
+        """Does some list that may still give hold fewer leads than this take may want of it?"""
+        weights = self._mix.weights
+        lists = [lid for lid in weights if self._dry_until.get(lid, now) <= now]
+        total = sum(weights[lid] for lid in lists)
+        return any(len(self._buffers.get(lid, ())) < math.ceil(need_now * weights[lid] / total) + 2
+                   for lid in lists)
+
     async def _refill(self, now: dt.datetime, need_now: int) -> None:
+        plan = self._plan(now, need_now)
+        if plan:
+            got = await self.store.run(sql.claim, *plan[1:])
+            self._absorb(plan[0], got, now)
+
+    def _plan(self, now: dt.datetime, need_now: int) -> tuple | None:
+        """What to claim so every list holds about `seconds` of dialing plus `need_now`'s
+        share: (requests, then the arguments of sql.claim), or None if nothing."""
         lists = [lid for lid in self._mix.weights if self._dry_until.get(lid, now) <= now]
         if not lists:
-            return
+            return None
         target = max(self.min_batch, math.ceil(self._rate() * self.seconds), need_now)
         requests = []
         lists_by_id = {l["id"]: l for l in self._setup["lists"]}
@@ -256,7 +279,7 @@ class Hopper:
                 pivots = {m: self._cursors[lid, m] for m in modes if (lid, m) in self._cursors}
             requests.append(sql.ListRequest(lid, strategy, max(level - have, 1), pivots))
         if not requests:
-            return
+            return None
         campaign = self._setup["campaign"]
         open_keys = self._open_keys(now)
         if (self._cursor_basis is None or self._cursor_basis[0] != open_keys
@@ -269,8 +292,9 @@ class Hopper:
         gate = sql.Gate(self.campaign_id, now, self._setup["auto_statuses"], open_keys,
                         campaign["abandon_lockout"], campaign["max_daily_attempts_per_number"])
         callbacks = sum(r.want for r in requests)
-        got = await self.store.run(sql.claim, gate, self.node, now + self.lease, requests,
-                                   self._setup["modes"], callbacks)
+        return requests, gate, self.node, now + self.lease, requests, self._setup["modes"], callbacks
+
+    def _absorb(self, requests: list[sql.ListRequest], got: dict[int, list[dict]], now: dt.datetime) -> None:
         self.stats["refills"] += 1
         for request in requests:
             rows = got.get(request.list_id, [])

@@ -267,6 +267,12 @@ async def recheck(conn, campaign_id: int, owner: str, now: dt.datetime, ids: lis
     return [i for i in ids if i in good]
 
 
+async def recheck_and_claim(conn, recheck_args: tuple, claim_args: tuple | None):
+    """The take-time re-check and, when the buffers want it, a claim, in one crossing."""
+    ok = await recheck(conn, *recheck_args)
+    return ok, (await claim(conn, *claim_args) if claim_args else {})
+
+
 async def renew(conn, owner: str, ids: list[int], now: dt.datetime, until: dt.datetime) -> list[int]:
     """Extend leases we still hold; returns the ids still ours."""
     rows = await conn.fetch(
