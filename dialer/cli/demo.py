@@ -5,8 +5,8 @@ campaign with three weighted lists of generated leads across US timezones, the s
 carrier and 10 simulated operators, the engine dialing over real UDP on 127.0.0.1, a live
 status line every few seconds, then the final report and the audit.
 
-The engine's clock starts at 09:00 New York time so the calling windows are open whatever
-the hour you run it; everything else is real time.
+The engine's clock starts at 12:00 New York (09:00 Los Angeles) so every lead's calling window
+is open whatever the hour you run it; everything else is real time.
 """
 
 from __future__ import annotations

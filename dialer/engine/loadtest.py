@@ -41,7 +41,9 @@ class DayOptions:
     seed: int = 1
     leads: int = 5000
     virtual: bool = True
-    start: dt.datetime = dt.datetime(2026, 3, 3, 14, 0, tzinfo=dt.timezone.utc)   # 09:00 New York
+    # 12:00 New York, 09:00 Los Angeles: every generated lead's zone is inside 09:00-21:00, and an
+    # 8-hour day ends at 20:00 New York.
+    start: dt.datetime = dt.datetime(2026, 3, 3, 17, 0, tzinfo=dt.timezone.utc)
     campaign: str = "loadtest"
     on_tick: object = None             # callable(status dict) every `tick` seconds (demo status table)
     tick: float = 5.0

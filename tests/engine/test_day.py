@@ -28,3 +28,22 @@ async def test_virtual_day_holds_the_invariants(store, autojump_clock):
     assert shares["central"] / total == pytest.approx(0.15, abs=0.03)
     assert shares["west"] / total == pytest.approx(0.50, abs=0.03)
     assert 0 < result["occupancy"] <= 1
+
+
+async def test_power_dialing_abandons_are_counted_and_locked_out(store, autojump_clock):
+    # Power pacing with few operators answers more calls than there are people: abandons happen.
+    profile = load_profile(ROOT / "config" / "sim" / "answer-all.toml")
+    result = await run_day(store, profile, DayOptions(operators=2, duration=1200, leads=1000,
+                                                      pacing="power", seed=11))
+    abandoned = result["outcomes"].get("abandoned", 0)
+    assert abandoned > 0, result["outcomes"]
+    assert result["abandon_rate"] == abandoned / result["live_answers"]
+    # Each abandoned number is locked out (72 h in DayOptions' campaign): its lead is not due
+    # before the lock-out ends, and the audit saw no call inside a lock-out.
+    rows = await store.fetch(
+        "SELECT a.ended_at, l.next_attempt_at FROM attempt a JOIN lead l ON l.id = a.lead_id "
+        "WHERE a.outcome = 'abandoned'")
+    assert rows and all(r["next_attempt_at"] is not None and
+                        (r["next_attempt_at"] - r["ended_at"]).total_seconds() >= 72 * 3600 for r in rows)
+    assert "lockout" not in result["audit_by_rule"]
+    assert await store.fetchval("SELECT count(*) FROM attempt WHERE ended_at IS NULL") == 0
