@@ -101,3 +101,9 @@ def test_stream_framer_cuts_messages_by_content_length():
     assert framer.feed(data[:50]) == []
     out = framer.feed(data[50:])
     assert [type(m).__name__ for m in out] == ["Request", "Response"]
+
+
+def test_known_header_name_without_colon_is_still_an_error():
+    parse_message(INVITE)  # "Max-Forwards" is now a name the parser has seen
+    with pytest.raises(SipParseError, match="header line"):
+        parse_message(INVITE.replace(b"Max-Forwards: 70", b"Max-Forwards"))

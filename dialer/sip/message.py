@@ -366,6 +366,7 @@ def _int(text: str, what: str) -> int:
 # --- messages ---------------------------------------------------------------------------
 
 _TAG_RE = re.compile(r";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
+_BRANCH_RE = re.compile(r";[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
 
 
 def _tag_of(value: str) -> str | None:
@@ -414,18 +415,20 @@ class Message:
             raise SipParseError("missing From")
         if to_value is None:
             raise SipParseError("missing To")
-        vias = h.get_all("Via")
-        if not vias:
+        via_line = h.get("Via")
+        if not via_line or not via_line.strip():
             raise SipParseError("missing Via")
+        # Only the top Via matters here: split just its line, not every Via.
+        top_via = split_commas(via_line)[0] if "," in via_line else via_line
         if full:
             self._from = parse_name_addr(from_value)
             self._to = parse_name_addr(to_value)
-            self._top_via = parse_via(vias[0])
+            self._top_via = parse_via(top_via)
             self.from_tag, self.to_tag = self._from.tag, self._to.tag
             self.branch = self._top_via.branch
         else:
             self.from_tag, self.to_tag = _tag_of(from_value), _tag_of(to_value)
-            match = re.search(r";[ \t]*branch=([^;,\s]+)", vias[0])
+            match = _BRANCH_RE.search(top_via)
             self.branch = match.group(1) if match else None
 
     @property
@@ -443,7 +446,7 @@ class Message:
     @property
     def top_via(self) -> Via:
         if self._top_via is None:
-            self._top_via = parse_via(self.headers.get_all("Via")[0])
+            self._top_via = parse_via(self.headers.get_all("Via")[0])  # SipParseError if bad
         return self._top_via
 
     def _head_and_body(self, start_line: str) -> bytes:
@@ -527,6 +530,9 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
 
 MAX_MESSAGE_BYTES = 65535
 
+# Header names (as written by peers) already validated, with their canonical form.
+_PARSED_NAMES: dict[str, str] = {}
+
 
 def parse_message(data: bytes) -> Request | Response:
     """One datagram (or one framed stream message) into a Request or Response.
@@ -574,10 +580,16 @@ def parse_message(data: bytes) -> Request | Response:
             items[-1] = (name, value + " " + line.strip())
             continue
         name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not name or not _TOKEN_RE.match(name):
-            raise SipParseError(f"bad header line {line[:60]!r}")
-        items.append((canonical_name(name), value.strip()))
+        # The common case: a name seen before (so valid), followed by a colon.
+        canonical = _PARSED_NAMES.get(name) if colon else None
+        if canonical is None:
+            name = name.rstrip(" \t")
+            if not colon or not name or not _TOKEN_RE.match(name):
+                raise SipParseError(f"bad header line {line[:60]!r}")
+            canonical = canonical_name(name)
+            if len(_PARSED_NAMES) < 4096:
+                _PARSED_NAMES[name] = canonical
+        items.append((canonical, value.strip()))
 
     length_text = headers.get("Content-Length")
     if length_text is not None:
