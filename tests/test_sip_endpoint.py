@@ -301,3 +301,17 @@ async def test_real_udp_call_on_loopback():
             await call.hangup()
         assert call.outcome == "answered" and uac.active_calls == 0
         nursery.cancel_scope.cancel()
+
+
+async def test_cancel_racing_the_handler_is_not_an_error(mock_clock):
+    async def slow_answer(call):
+        await trio.sleep(10)          # the caller gives up before we answer
+        await call.answer(b"")        # raises CallError: the call already ended
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), slow_answer)
+        call = await uac.dial(uas.local_address, "100", ring_timeout=5)
+        assert await call.wait_ended() == "no_answer"
+        await trio.sleep(10)
+        assert uas.stats["internal_errors"] == 0 and uas.active_calls == 0
+        nursery.cancel_scope.cancel()

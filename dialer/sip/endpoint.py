@@ -845,6 +845,10 @@ class Endpoint:
     async def _run_handler(self, call: Call) -> None:
         try:
             await self.handler(call)
+        except CallError:
+            if call.state != ENDED:
+                raise
+            return  # the caller CANCELled while the handler was about to ring or answer
         except Exception:
             self.stats["internal_errors"] += 1
             log.exception("SIP call handler failed")
