@@ -133,3 +133,15 @@ async def serve(app, host: str = "127.0.0.1", port: int = 8080, *,
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 2.0
     await hypercorn_serve(app, config, task_status=task_status)
+
+
+async def serve_engine(engine, host: str = "127.0.0.1", port: int = 8080, *,
+                       task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """`dialer run`'s HTTP side: the API, the pages and the engine's /metrics on one port.
+
+    Reports the bound (host, port), as the engine's plain /metrics server did.
+    """
+    async with trio.open_nursery() as nursery:
+        (url,) = await nursery.start(serve, create_app(engine.store, engine), host, port)
+        bound_host, _, bound_port = url.removeprefix("http://").rpartition(":")
+        task_status.started((bound_host.strip("[]"), int(bound_port)))

@@ -95,8 +95,9 @@ class EngineDesk:
         with self._errors():
             op = self._op(operator_id)
             call = op.call
-            if call is not None and callback_owned:
-                call.extra["callback_owner"] = operator_id  # read by the engine's wrap hook
+            if call is not None:
+                # The operator's choice (own or campaign-wide), for the engine's wrap hook.
+                call.extra["callback_owner"] = operator_id if callback_owned else None
             if op.state.value == "on_call":
                 raise DeskError("the call is still connected: wrap up after it ends", 409)
             await self.desk.wrap(operator_id, code, notes, callback_at)

@@ -3,7 +3,7 @@
     Engine.run
     ├── recovery        this node's open attempts closed as `unknown`, its leases released
     ├── SIP endpoint    UDP on node.sip_listen; the registrar answers REGISTER (per-operator digest)
-    ├── /metrics        on node.http_listen
+    ├── HTTP            on node.http_listen: API, pages, /metrics (dialer.api)
     ├── trunk upkeep    OPTIONS keep-alives / REGISTER per trunk config; trunk gauges every second
     ├── journal         batched attempt endings
     └── CampaignRunner × active campaigns (one hopper and one pacer each)
@@ -29,7 +29,7 @@ from dialer.sip.trunk import TrunkPool
 from .bridge import SipBridge, SipPlacer
 from .compat import Hopper, finish_attempts, finish_unknown, make_pacer, start_attempts
 from .journal import CallJournal
-from .metrics import EngineMetrics, serve_metrics
+from .metrics import EngineMetrics
 from .operators import OperatorDesk
 from .registrar import Registrar
 from .runner import CampaignRunner, RunnerSettings
@@ -100,7 +100,10 @@ class Engine:
             async with trio.open_nursery() as nursery:
                 if opts.http_listen:
                     http_host, http_port = split_host_port(opts.http_listen, "node.http_listen")
-                    self.http_address = await nursery.start(serve_metrics, self.metrics, http_host, http_port)
+                    # The web API and pages (dialer.api), which also serve /metrics.
+                    from dialer.api.app import serve_engine
+
+                    self.http_address = await nursery.start(serve_engine, self, http_host, http_port)
                 nursery.start_soon(self.trunks.keep_alive, endpoint)
                 nursery.start_soon(self._trunk_gauges)
                 await nursery.start(self.journal.run)

@@ -73,6 +73,21 @@ $("#wrap").addEventListener("submit", async (event) => {
   } catch (error) { show("#wrap-msg", error.message, true); }
 });
 
+async function preview(action) {
+  show("#msg", "");
+  try {
+    const result = await api("POST", `/api/operator/preview/${action}`);
+    const lead = result.lead;
+    const shown = action === "next" && lead;
+    $("#preview-lead").textContent = action !== "next" ? (result.attempt_id ? `Dialing (call ${result.attempt_id})…` : "Skipped.")
+      : lead ? `${lead.first_name || ""} ${lead.last_name || ""} ${lead.phone} (lead ${lead.id}, ${lead.attempts} attempts)` : "Nothing to call now.";
+    $("#preview-dial").disabled = $("#preview-skip").disabled = !shown;
+  } catch (error) { show("#msg", error.message, true); }
+}
+$("#preview-next").addEventListener("click", () => preview("next"));
+$("#preview-dial").addEventListener("click", () => preview("dial"));
+$("#preview-skip").addEventListener("click", () => preview("skip"));
+
 (async function start() {
   await header("operator");
   const campaigns = await api("GET", "/api/operator/campaigns");
