@@ -83,3 +83,9 @@ def test_example_config_is_valid_and_complete():
     config = load_config(root / "config" / "example.toml")
     assert config.campaigns and config.trunks and config.timezone_rules
     assert config.campaigns[0].lists and config.campaigns[0].call_modes and config.campaigns[0].wrap_codes
+
+
+def test_tcp_trunks_are_refused_until_the_driver_speaks_tcp():
+    assert problems('[[trunks]]\nname = "t"\nhost = "h"\ntransport = "tcp"\n') == [
+        'config/demo.toml: trunks[0].transport: "tcp" is not supported yet: '
+        'the SIP driver speaks UDP only (see docs/SIP.md)']
