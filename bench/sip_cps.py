@@ -25,7 +25,7 @@ from pathlib import Path
 
 import trio
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "sip"))
 
 from dialer.net import UdpNetwork  # noqa: E402
 from dialer.sip.endpoint import open_endpoint  # noqa: E402

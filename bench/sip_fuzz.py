@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "sip"))
 
 from dialer.sip.message import SipParseError, parse_message  # noqa: E402
 from sip_fuzzing import mutate  # noqa: E402
