@@ -193,3 +193,26 @@ async def test_example_answer_all_profile(autojump_clock):
     carrier, results, _ = await _campaign(profile, calls=30)
     assert all(c.outcome == "answered" for _, c in results)
     assert carrier.summary()["results"]["answered"] == 30
+
+
+async def test_talk_times_seen_by_the_dialer_pass_a_ks_test(autojump_clock):
+    from sim.distributions import ks_critical, ks_statistic
+
+    profile = parse_profile("""
+[outcomes]
+answered = 1.0
+rest = "answered"
+[ring]
+default = { kind = "fixed", value = 1 }
+[talk]
+kind = "lognormal"
+mean = 120
+sd = 90
+""")
+    carrier, results, _ = await _campaign(profile, calls=500, interval=0.5)
+    talk = [c.talk_seconds for _, c in results]
+    assert all(c.ended_by == "remote" for _, c in results)
+    assert ks_statistic(talk, profile.talk.dist) < ks_critical(len(talk))
+    # and a wrong hypothesis is rejected by the same test
+    from sim.distributions import Exponential
+    assert ks_statistic(talk, Exponential(120)) > ks_critical(len(talk))
