@@ -77,6 +77,11 @@ class MemoryNetwork:
         self.queue_limit = queue_limit
         self.stats = NetworkStats()
 
+    @classmethod
+    def from_config(cls, config, seed: int | str | None = 0, **kwargs) -> "MemoryNetwork":
+        """From a profile's `[network]` table (`sim.profile.NetworkConfig`)."""
+        return cls(loss=config.loss, latency=config.latency, jitter=config.jitter, seed=seed, **kwargs)
+
     def set_link(self, destination: Address, loss: float = 0.0, latency: float = 0.0,
                  jitter: float = 0.0) -> None:
         """Impair only the datagrams sent to `destination`."""

@@ -36,6 +36,10 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address the phones bind to")
     p.add_argument("--user-prefix", default="op", help="phones register as PREFIX1, PREFIX2, ...")
     p.add_argument("--password", default="operator", help="SIP password of every phone (default operator)")
+    p.add_argument("--api", metavar="URL", help="the dialer's HTTP API (e.g. http://127.0.0.1:8080): log in, "
+                   "ready, pause, wrap and log out there as web users named like the phones")
+    p.add_argument("--campaign", help="with --api: the campaign the operators log in to")
+    p.add_argument("--web-password", help="with --api: the web users' password (default: --password)")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
     add_json_flag(p)
     p.set_defaults(func=lambda a: run(_operators, a))
@@ -125,7 +129,14 @@ async def _operators(args) -> int:
     count = args.count if args.count is not None else profile.operators.count
     if count < 1:
         raise CliError(f"--count: {count} must be at least 1")
-    desk = LoggingDesk(echo=not args.json)
+    if args.api:
+        if not args.campaign:
+            raise CliError("--api needs --campaign (the campaign the operators log in to)")
+        from sim.http_desk import HttpDesk
+
+        desk = HttpDesk(args.api, args.campaign, args.web_password or args.password)
+    else:
+        desk = LoggingDesk(echo=not args.json)
     team = OperatorTeam(profile, desk, count=count, seed=args.seed, user_prefix=args.user_prefix,
                         password=args.password)
     print(f"dialer sim operators: {count} phones registering with {registrar.address[0]}:"
@@ -139,6 +150,8 @@ async def _operators(args) -> int:
                 for op in team.operators:
                     leaving.start_soon(op.leave)
         nursery.cancel_scope.cancel()
+    if args.api:
+        await desk.aclose()
     summary = team.summary()
     if args.json:
         print_json(summary)

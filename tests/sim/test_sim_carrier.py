@@ -193,3 +193,49 @@ async def test_example_answer_all_profile(autojump_clock):
     carrier, results, _ = await _campaign(profile, calls=30)
     assert all(c.outcome == "answered" for _, c in results)
     assert carrier.summary()["results"]["answered"] == 30
+
+
+async def test_talk_times_seen_by_the_dialer_pass_a_ks_test(autojump_clock):
+    from sim.distributions import ks_critical, ks_statistic
+
+    profile = parse_profile("""
+[outcomes]
+answered = 1.0
+rest = "answered"
+[ring]
+default = { kind = "fixed", value = 1 }
+[talk]
+kind = "lognormal"
+mean = 120
+sd = 90
+""")
+    carrier, results, _ = await _campaign(profile, calls=500, interval=0.5)
+    talk = [c.talk_seconds for _, c in results]
+    assert all(c.ended_by == "remote" for _, c in results)
+    assert ks_statistic(talk, profile.talk.dist) < ks_critical(len(talk))
+    # and a wrong hypothesis is rejected by the same test
+    from sim.distributions import Exponential
+    assert ks_statistic(talk, Exponential(120)) > ks_critical(len(talk))
+
+
+async def test_offer_without_a_common_codec_gets_488_and_late_offer_is_answered(autojump_clock):
+    from dialer.sip.sdp import make_offer
+
+    profile = load_profile(ROOT / "config" / "sim" / "answer-all.toml")
+    net = MemoryNetwork()
+    carrier = Carrier(profile)
+    async with trio.open_nursery() as nursery:
+        carrier_endpoint = await nursery.start(serve_carrier, net, "127.0.0.1", 5070, carrier)
+        async with open_endpoint(net, "127.0.0.1", 0) as dialer:
+            g729_only = make_offer("127.0.0.1", 4000).to_bytes().replace(
+                b"RTP/AVP 0 8 101", b"RTP/AVP 18").replace(b"a=rtpmap:0 PCMU/8000", b"a=rtpmap:18 G729/8000")
+            assert b"G729" in g729_only
+            call = await dialer.dial(carrier_endpoint.local_address, "+15550001", sdp=g729_only)
+            assert await call.wait_ended() == "codec_mismatch" and call.sip_status == 488
+            late = await dialer.dial(carrier_endpoint.local_address, "+15550002", sdp=b"")
+            assert await late.wait_answered()
+            assert b"m=audio" in late.remote_sdp  # the carrier made the offer in its 200
+            await late.wait_ended()
+        nursery.cancel_scope.cancel()
+    s = carrier.summary()
+    assert s["results"]["failed"] == 1 and s["results"]["answered"] == 1

@@ -209,3 +209,11 @@ async def test_lossy_wrapper_drops_both_ways_over_real_udp():
     finally:
         a.close()
         b.close()
+
+
+def test_network_from_a_profile():
+    from sim.profile import parse_profile
+
+    profile = parse_profile("[network]\nloss = 0.1\nlatency = 0.05\njitter = 0.01\n")
+    net = MemoryNetwork.from_config(profile.network, seed=3)
+    assert (net.default_link.loss, net.default_link.latency, net.default_link.jitter) == (0.1, 0.05, 0.01)

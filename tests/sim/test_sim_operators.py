@@ -169,3 +169,52 @@ async def test_cli_operators_register_over_udp():
     assert sorted(registrar.bindings) == []  # they unregistered on the way out
     assert sorted((entry[1], entry[2]) for entry in registrar.log) == [
         ("op1", 0), ("op1", 3600), ("op2", 0), ("op2", 3600)]
+
+
+class _SlowDesk(LoggingDesk):
+    """Refuses the first wrap (the dialer has not noticed the hang-up yet), then accepts."""
+
+    def __init__(self):
+        super().__init__()
+        self.refusals = 0
+
+    async def wrap(self, operator, code, notes=None):
+        if self.refusals == 0:
+            self.refusals += 1
+            raise RuntimeError("operator is on_call, not in wrap-up")
+        await super().wrap(operator, code, notes)
+
+
+async def _six_bridged_calls(desk, seed=None):
+    net = MemoryNetwork(latency=0.01)
+    registrar = Registrar()
+    team = OperatorTeam(parse_profile(PROFILE.replace("count = 3", "count = 2")), desk, seed=seed)
+    async with trio.open_nursery() as nursery:
+        async with open_endpoint(net, "127.0.0.1", 0, on_request=registrar.on_request) as engine:
+            await nursery.start(team.run, net, "127.0.0.1", engine.local_address)
+            await team.all_logged_in.wait()
+            for n in range(6):
+                leg = await engine.dial(registrar.bindings[f"op{1 + n % 2}"], "op", ring_timeout=5)
+                assert await leg.wait_answered()
+                await trio.sleep(20)
+                await leg.hangup()
+                await trio.sleep(5)
+            await trio.sleep(30)
+            nursery.cancel_scope.cancel()
+    return team.summary()
+
+
+async def test_a_refused_wrap_is_retried(autojump_clock):
+    desk = _SlowDesk()
+    summary = await _six_bridged_calls(desk)
+    assert desk.refusals == 1
+    assert summary["calls"] == 6 and sum(summary["codes"].values()) == 6
+    assert summary["operators"]["op1"]["wrap_errors"] + summary["operators"]["op2"]["wrap_errors"] == 1
+
+
+async def test_same_seed_same_wrap_codes(autojump_clock):
+    first = await _six_bridged_calls(LoggingDesk(), seed=11)
+    again = await _six_bridged_calls(LoggingDesk(), seed=11)
+    assert first == again
+    others = [await _six_bridged_calls(LoggingDesk(), seed=s) for s in (12, 13, 14)]
+    assert any(o["codes"] != first["codes"] for o in others)
