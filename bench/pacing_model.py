@@ -308,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--live", type=float, nargs="*", default=None)
     ap.add_argument("--pacers", nargs="*", default=list(PACERS))
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument("--power-ratio", type=float, default=None)
     ap.add_argument("--jobs", type=int, default=2)
@@ -327,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.operators and args.live:
         scen = [(o, l) for o in args.operators for l in args.live]
     jobs = [(p, o, l, s, args.hours, args.power_ratio)
-            for o, l in scen for p in args.pacers for s in range(args.seeds)]
+            for o, l in scen for p in args.pacers
+            for s in range(args.first_seed, args.first_seed + args.seeds)]
     wall = time.perf_counter()
     rows = []
     if args.jobs > 1:
