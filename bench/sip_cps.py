@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -73,6 +74,7 @@ async def our_uac(target, seconds: float, workers: int) -> dict:
                     slow += 1  # needed a retransmission (T1 = 0.5 s)
 
         cpu0 = time.process_time()
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
         async with trio.open_nursery() as nursery:
             for _ in range(workers):
                 nursery.start_soon(worker)
@@ -80,10 +82,14 @@ async def our_uac(target, seconds: float, workers: int) -> dict:
             await trio.sleep(seconds + 5)
             nursery.cancel_scope.cancel()
         cpu = time.process_time() - cpu0
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        user, system = ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime
         stats = endpoint.transport.stats
     return {"calls": done, "failures": failed + unfinished, "slow_calls": slow,
             "seconds": seconds, "calls_per_second": round(done / seconds),
             "cpu_seconds": round(cpu, 2), "cpu_us_per_call": round(cpu / max(done, 1) * 1e6),
+            "user_us_per_call": round(user / max(done, 1) * 1e6),
+            "system_us_per_call": round(system / max(done, 1) * 1e6),
             "datagrams_sent": stats.sent, "datagrams_received": stats.received,
             "internal_errors": endpoint.stats["internal_errors"]}
 

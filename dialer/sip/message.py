@@ -80,13 +80,22 @@ def canonical_name(name: str) -> str:
     return result
 
 
+# The names we use in code are looked up on every get/add: answer them from the cache
+# without a function call (callers do `_CANONICAL_CACHE.get(name) or canonical_name(name)`).
+for _name in (*_CANONICAL.values(), "Expires", "Allow", "Accept", "Route", "Require"):
+    canonical_name(_name)
+
+
 class Headers:
     """Ordered (name, value) pairs with case-insensitive, compact-aware lookup."""
 
-    __slots__ = ("_items",)
+    # `_first` maps each name to its first value; built on the first lookup and dropped
+    # on every change, because most messages are read several times and never changed.
+    __slots__ = ("_items", "_first")
 
     def __init__(self, items=()):
         self._items: list[tuple[str, str]] = [(canonical_name(n), v) for n, v in items]
+        self._first: dict[str, str] | None = None
 
     def __iter__(self):
         return iter(self._items)
@@ -96,34 +105,44 @@ class Headers:
 
     # Names are stored canonical, so lookups compare canonical spellings.
 
+    def _first_values(self) -> dict[str, str]:
+        first = self._first
+        if first is None:
+            # dict() keeps the last value of a repeated key: feed it the lines backwards.
+            first = self._first = dict(reversed(self._items))
+        return first
+
     def __contains__(self, name: str) -> bool:
-        key = canonical_name(name)
-        return any(n == key for n, _ in self._items)
+        return (_CANONICAL_CACHE.get(name) or canonical_name(name)) in self._first_values()
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of the header (the whole line, commas and all)."""
-        key = canonical_name(name)
-        for n, v in self._items:
-            if n == key:
-                return v
-        return default
+        return self._first_values().get(
+            _CANONICAL_CACHE.get(name) or canonical_name(name), default)
 
     def get_lines(self, name: str) -> list[str]:
-        key = canonical_name(name)
+        key = _CANONICAL_CACHE.get(name) or canonical_name(name)
         return [v for n, v in self._items if n == key]
 
     def get_all(self, name: str) -> list[str]:
         """Every element: repeated lines, and comma-joined elements for list headers."""
-        lines = self.get_lines(name)
-        if canonical_name(name).lower() not in COMMA_LIST_HEADERS:
+        key = _CANONICAL_CACHE.get(name) or canonical_name(name)
+        lines = [v for n, v in self._items if n == key]
+        if key.lower() not in COMMA_LIST_HEADERS:
             return lines
         out: list[str] = []
         for line in lines:
-            out.extend(part for part in split_commas(line) if part)
+            if "," in line:
+                out.extend(part for part in split_commas(line) if part)
+            else:
+                line = line.strip()
+                if line:
+                    out.append(line)
         return out
 
     def add(self, name: str, value: str) -> None:
-        self._items.append((canonical_name(name), value))
+        self._items.append((_CANONICAL_CACHE.get(name) or canonical_name(name), value))
+        self._first = None
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of `name` by one line (in the first one's place)."""
@@ -139,10 +158,12 @@ class Headers:
         if not placed:
             out.append((canonical, value))
         self._items = out
+        self._first = None
 
     def remove(self, name: str) -> None:
         key = canonical_name(name)
         self._items = [(n, v) for n, v in self._items if n != key]
+        self._first = None
 
     def copy(self) -> "Headers":
         new = Headers()
@@ -534,6 +555,37 @@ MAX_MESSAGE_BYTES = 65535
 _PARSED_NAMES: dict[str, str] = {}
 
 
+def _parsed_name(name: str) -> str:
+    canonical = canonical_name(name)
+    if len(_PARSED_NAMES) < 4096:
+        _PARSED_NAMES[name] = canonical
+    return canonical
+
+
+def _parse_header_lines(lines: list[str], items: list[tuple[str, str]]) -> None:
+    """The general header loop: folding, blank lines, and a parse error for bad lines."""
+    for raw in lines:
+        line = raw.rstrip("\r")
+        if not line:
+            continue
+        if line[0] in " \t":
+            # Folding (RFC 3261 §7.3.1): a continuation line joins the previous value.
+            if not items:
+                raise SipParseError("continuation line before any header")
+            name, value = items[-1]
+            items[-1] = (name, value + " " + line.strip())
+            continue
+        name, colon, value = line.partition(":")
+        # The common case: a name seen before (so valid), followed by a colon.
+        canonical = _PARSED_NAMES.get(name) if colon else None
+        if canonical is None:
+            name = name.rstrip(" \t")
+            if not colon or not name or not _TOKEN_RE.match(name):
+                raise SipParseError(f"bad header line {line[:60]!r}")
+            canonical = _parsed_name(name)
+        items.append((canonical, value.strip()))
+
+
 def parse_message(data: bytes) -> Request | Response:
     """One datagram (or one framed stream message) into a Request or Response.
 
@@ -564,32 +616,11 @@ def parse_message(data: bytes) -> Request | Response:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SipParseError(f"header bytes are not UTF-8 (byte {exc.start})") from None
-    lines = text.replace("\r\n", "\n").split("\n")
-    start = lines[0].rstrip("\r")
+    start, _, rest = text.partition("\n")
+    start = start.rstrip("\r")
     headers = Headers()
-    items = headers._items
-    for raw in lines[1:]:
-        line = raw.rstrip("\r")
-        if not line:
-            continue
-        if line[0] in " \t":
-            # Folding (RFC 3261 §7.3.1): a continuation line joins the previous value.
-            if not items:
-                raise SipParseError("continuation line before any header")
-            name, value = items[-1]
-            items[-1] = (name, value + " " + line.strip())
-            continue
-        name, colon, value = line.partition(":")
-        # The common case: a name seen before (so valid), followed by a colon.
-        canonical = _PARSED_NAMES.get(name) if colon else None
-        if canonical is None:
-            name = name.rstrip(" \t")
-            if not colon or not name or not _TOKEN_RE.match(name):
-                raise SipParseError(f"bad header line {line[:60]!r}")
-            canonical = canonical_name(name)
-            if len(_PARSED_NAMES) < 4096:
-                _PARSED_NAMES[name] = canonical
-        items.append((canonical, value.strip()))
+    if rest:
+        _parse_header_lines(rest.replace("\r\n", "\n").split("\n"), headers._items)
 
     length_text = headers.get("Content-Length")
     if length_text is not None:
