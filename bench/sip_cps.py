@@ -8,12 +8,15 @@ Three measurements in one run, all against the same `sipp -sn uas` (4 MB socket 
 2. sipp's own UAC (`-sn uac`, same concurrency limit) against the same UAS, as the
    reference on this machine at this moment; the ratio ours/sipp is reported;
 3. `--hold` calls set up and held at once, with the process RSS measured.
+Our UAC is measured with CPython's default GC thresholds and with `tune_gc_for_calls()`
+(`--gc both`, the default), so the effect of that process-wide setting stays visible.
 Prints one JSON object. Needs sipp (Debian package sip-tester).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import resource
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "sip")
 
 from dialer.net import UdpNetwork  # noqa: E402
 from dialer.sip.endpoint import open_endpoint  # noqa: E402
+from dialer.sip.gctune import tune_gc_for_calls  # noqa: E402
 from dialer.sip.sdp import make_offer  # noqa: E402
 from dialer.sip.trunk import Trunk  # noqa: E402
 from sipp_runner import free_port  # noqa: E402
@@ -153,9 +157,22 @@ async def main_async(args) -> dict:
         if args.hold_only:
             result["held"] = await hold_calls(target, args.hold, args.hold_rate)
             return result
-        runs = [await our_uac(target, args.seconds, args.workers) for _ in range(args.runs)]
-        runs.sort(key=lambda r: r["calls_per_second"])
-        result["ours"] = runs[len(runs) // 2] | {"all_runs_cps": [r["calls_per_second"] for r in runs]}
+        default_gc = gc.get_threshold()
+        if args.gc in ("both", "default"):
+            runs = [await our_uac(target, args.seconds, args.workers) for _ in range(args.runs)]
+            runs.sort(key=lambda r: r["calls_per_second"])
+            result["ours_default_gc"] = runs[len(runs) // 2] | {
+                "gc_threshold": default_gc, "all_runs_cps": [r["calls_per_second"] for r in runs]}
+        if args.gc in ("both", "tuned"):
+            tune_gc_for_calls()  # what the engine's process does (dialer/sip/gctune.py)
+            runs = [await our_uac(target, args.seconds, args.workers) for _ in range(args.runs)]
+            runs.sort(key=lambda r: r["calls_per_second"])
+            result["ours"] = runs[len(runs) // 2] | {
+                "gc_threshold": gc.get_threshold(),
+                "all_runs_cps": [r["calls_per_second"] for r in runs]}
+            gc.set_threshold(*default_gc)
+        else:
+            result["ours"] = result.pop("ours_default_gc")
         refs = [await trio.to_thread.run_sync(sipp_uac, sipp, port, args.seconds, args.workers)
                 for _ in range(args.runs)]
         refs.sort(key=lambda r: r["calls_per_second"] or 0)
@@ -163,6 +180,10 @@ async def main_async(args) -> dict:
         if result["sipp_uac"]["calls_per_second"]:
             result["ratio_ours_to_sipp"] = round(
                 result["ours"]["calls_per_second"] / result["sipp_uac"]["calls_per_second"], 3)
+            if "ours_default_gc" in result:
+                result["ratio_default_gc_to_sipp"] = round(
+                    result["ours_default_gc"]["calls_per_second"]
+                    / result["sipp_uac"]["calls_per_second"], 3)
         if args.hold:
             result["held"] = await hold_calls(target, args.hold, args.hold_rate)
         return result
@@ -180,6 +201,9 @@ def main() -> None:
     parser.add_argument("--hold-rate", type=float, default=300,
                         help="calls/s while setting up the held calls")
     parser.add_argument("--hold-only", action="store_true")
+    parser.add_argument("--gc", choices=("both", "default", "tuned"), default="both",
+                        help="measure our UAC with CPython's default GC thresholds, with "
+                             "tune_gc_for_calls(), or both (default)")
     args = parser.parse_args()
     print(json.dumps(trio.run(main_async, args), indent=2))
 
