@@ -281,7 +281,8 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
     summary["seconds"] = round(time.perf_counter() - started, 3)
     summary["phases"] = {"parse": round(parsed_at - started, 3), "load": round(loaded_at - parsed_at, 3),
                          "report": round(time.perf_counter() - loaded_at, 3),
-                         "database_steps": loaded.get("steps", {})}
+                         "database_steps": loaded.get("steps", {}),
+                         "fk_checks": loaded.get("fk_checks", "per row")}
     return summary
 
 

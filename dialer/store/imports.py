@@ -202,9 +202,10 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
         # Every inserted row carries the same campaign_id and list_id, checked
         # and locked (FOR KEY SHARE) above: the per-row foreign-key triggers
         # would only repeat that check, and cost ~60 % of the insert. Only a
-        # superuser may do this, and only when `lead` has no triggers of its
-        # own (replica mode would silence them). SET LOCAL ends with the
-        # transaction.
+        # superuser may do this, and only when every trigger of `lead`'s own
+        # is an ALWAYS trigger (migration 035), which replica mode does not
+        # silence; the hopper's window-key trigger keeps firing. SET LOCAL
+        # ends with the transaction.
         await conn.execute("SET LOCAL session_replication_role = replica")
         result["fk_checks"] = "skipped (locked campaign and list)"
     insert = (
@@ -241,7 +242,8 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
 async def _may_skip_fk_checks(conn) -> bool:
     return bool(await conn.fetchval(
         """SELECT current_setting('is_superuser') = 'on'
-              AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'lead'::regclass AND NOT tgisinternal)"""))
+              AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'lead'::regclass AND NOT tgisinternal
+                               AND tgenabled NOT IN ('A', 'D'))"""))
 
 
 # --------------------------------------------------------------------------- templates
