@@ -4,11 +4,12 @@
    template), sniff the file (encoding, delimiter, header) and check every
    mapped column exists. Any problem stops here, before anything is written.
 2. parse: stream the file in batches; validate rows (dialer/leads/batch.py)
-   in trio-parallel worker processes, since phonenumbers is CPU-bound; the
-   results go to a spool file on disk, so memory stays flat whatever the size.
-3. load: one unit of work (dialer/store/imports.py) COPYs the spool into a
-   staging table and does wireless/DNC/duplicate/update/insert in ONE
-   transaction: all or nothing.
+   in trio-parallel worker processes, since phonenumbers is CPU-bound; each
+   batch's staging CSV goes straight to the load's COPY, so memory stays flat
+   whatever the size and the COPY overlaps the parse.
+3. load: one unit of work (dialer/store/imports.py), started before the parse,
+   COPYs the batches into a staging table, then does wireless/DNC/duplicate/
+   update/insert in ONE transaction: all or nothing.
 4. report: the summary dict (the `--json` object) and, if asked, reject files
    written by a second streaming pass over the original file.
 """
@@ -19,7 +20,6 @@ import csv
 import dataclasses
 import itertools
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -170,8 +170,11 @@ async def prepare(store, req: ImportRequest) -> Prepared:
     return Prepared(req, campaign, lst, shape, columns, ctx, mapping)
 
 
-async def _parse_to_spool(prep: Prepared, spool, progress: Callable[[int], None] | None) -> dict:
-    """Validate every row into the spool file; returns counts and rejects."""
+async def _parse_to_stream(prep: Prepared, send: trio.MemorySendChannel,
+                           progress: Callable[[int], None] | None) -> dict:
+    """Validate every row and send the staging CSV, batch by batch, to the
+    loader's COPY (already running in the import's transaction); closes `send`
+    when done. Returns counts and rejects."""
     req = prep.request
     workers = req.workers
     if workers is None:
@@ -180,39 +183,45 @@ async def _parse_to_spool(prep: Prepared, spool, progress: Callable[[int], None]
     has_count = "called_count" in prep.columns
     totals = {"rows": 0, "good": 0, "warnings": 0, "rejects": RejectLog(), "warning_samples": []}
 
-    def collect(start: int, n: int, res: BatchResult) -> None:
-        spool.write(res.stage_csv)
+    async def collect(start: int, n: int, res: BatchResult) -> None:
         totals["rows"] += n
         totals["good"] += res.good
         totals["warnings"] += res.warnings
         totals["rejects"].add_segment(res.rejects)
         if len(totals["warning_samples"]) < 20:
             totals["warning_samples"].extend(res.warning_samples)
+        if res.stage_csv:   # batches arrive in any order: staging rows carry their row number
+            await send.send(res.stage_csv.encode("utf-8"))
 
     batches = iter_batches(req.path, prep.shape, BATCH_ROWS, progress)
     args = (prep.context, prep.columns, prep.shape.width, has_status, has_count)
     if workers <= 1:
         for start, rows in batches:
-            collect(start, len(rows), process_batch(*args, start, rows))
-            await trio.sleep(0)
-        return totals
+            await collect(start, len(rows), process_batch(*args, start, rows))
+            await trio.sleep(0)   # let the loader's COPY take the batch
+    else:
+        import trio_parallel
 
-    import trio_parallel
+        limiter = trio.CapacityLimiter(workers)
+        in_flight = trio.Semaphore(workers * 2)   # bounds memory: at most this many batches held
 
-    limiter = trio.CapacityLimiter(workers)
-    in_flight = trio.Semaphore(workers * 2)   # bounds memory: at most this many batches held
+        async def one(start: int, rows: list[list[str]]) -> None:
+            try:
+                res = await trio_parallel.run_sync(process_batch, *args, start, rows, limiter=limiter)
+                await collect(start, len(rows), res)
+            finally:
+                in_flight.release()
 
-    async def one(start: int, rows: list[list[str]]) -> None:
-        try:
-            res = await trio_parallel.run_sync(process_batch, *args, start, rows, limiter=limiter)
-            collect(start, len(rows), res)
-        finally:
-            in_flight.release()
-
-    async with trio.open_nursery() as nursery:
-        for start, rows in batches:
-            await in_flight.acquire()
-            nursery.start_soon(one, start, rows)
+        async with trio.open_nursery() as nursery:
+            for start, rows in batches:
+                await in_flight.acquire()
+                nursery.start_soon(one, start, rows)
+    if totals["rows"] == 0:
+        raise FileProblem(f"{req.path}: no data rows" + (" after the header" if req.header else ""))
+    # Only a whole, good parse ends the COPY. On any error above the channel
+    # stays open, so the loader cannot go on to commit: it waits until the
+    # nursery cancels it, and its transaction rolls back.
+    await send.aclose()
     return totals
 
 
@@ -220,33 +229,48 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
                      prepared: Prepared | None = None) -> dict:
     """Run one import; returns the summary (see docs/IMPORT.md). Raises
     ImportProblem/FileProblem/MappingError/NotFound for bad input, before writing."""
+    from dialer.store.bridge import TrioStream
     from dialer.store.imports import DryRun, ImportRefused, load_import, save_template
 
     started = time.perf_counter()
     prep = prepared or await prepare(store, req)
-    spool_dir = os.environ.get("DIALER_SPOOL_DIR") or None
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", suffix=".csv", prefix="dialer-import-",
-                                     dir=spool_dir, delete=True) as spool:
-        parsed = await _parse_to_spool(prep, spool, progress)
-        spool.flush()
-        parsed_at = time.perf_counter()
-        if parsed["rows"] == 0:
-            raise FileProblem(f"{req.path}: no data rows" + (" after the header" if req.header else ""))
-        plan = {"campaign_id": prep.campaign["id"], "list_id": prep.list["id"] if prep.list else None,
-                "new_list_name": req.new_list, "dup_scope": req.dup_scope, "dup_lists": req.dup_lists,
-                "dup_action": req.dup_action, "dup_retain": req.dup_retain, "dnc_scope": req.dnc_scope,
-                "dnc_action": req.dnc_action, "wireless": req.wireless,
-                "update_by_key": req.update_by_customer_key, "dry_run": req.dry_run, "source": req.source}
+    plan = {"campaign_id": prep.campaign["id"], "list_id": prep.list["id"] if prep.list else None,
+            "new_list_name": req.new_list, "dup_scope": req.dup_scope, "dup_lists": req.dup_lists,
+            "dup_action": req.dup_action, "dup_retain": req.dup_retain, "dnc_scope": req.dnc_scope,
+            "dnc_action": req.dnc_action, "wireless": req.wireless,
+            "update_by_key": req.update_by_customer_key, "dry_run": req.dry_run, "source": req.source}
+    # The load's transaction opens first and COPYs each batch into staging as
+    # the parser hands it over, so the COPY overlaps the parse; the rest of the
+    # load (DNC, duplicates, insert) starts when the last batch is in.
+    send, receive = trio.open_memory_channel(4)
+    stream = TrioStream(receive)
+    parsed: dict = {}
+    loaded: dict = {}
+    times = {}
+
+    async def parse() -> None:
+        parsed.update(await _parse_to_stream(prep, send, progress))
+        times["parsed"] = time.perf_counter()
+
+    async def load() -> None:
         try:
-            loaded = await store.run(load_import, spool.name, plan)
+            loaded.update(await store.run(load_import, stream, plan))
         except DryRun as dry:
-            loaded = dry.result
+            loaded.update(dry.result)
         except ImportRefused:
             raise
         except Exception as exc:  # the database said no: one transaction, so nothing stays
             raise ImportProblem(f"{req.path}: the import failed in the database and was rolled back, "
                                 f"nothing was written ({type(exc).__name__}: {exc})") from exc
-        loaded_at = time.perf_counter()
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(load)
+            nursery.start_soon(parse)
+    except BaseExceptionGroup as group:
+        raise _first_cause(group) from None
+    parsed_at = times["parsed"]
+    loaded_at = time.perf_counter()
     if req.save_mapping and not req.dry_run:
         m = prep.mapping
         await store.run(save_template, req.save_mapping, m.columns, [r.as_dict() for r in m.timezone_rules], {})
@@ -284,6 +308,21 @@ async def run_import(store, req: ImportRequest, progress: Callable[[int], None] 
                          "database_steps": loaded.get("steps", {}),
                          "fk_checks": loaded.get("fk_checks", "per row")}
     return summary
+
+
+def _first_cause(group: BaseExceptionGroup) -> BaseException:
+    """What went wrong first: the parser's or the loader's own error, not the
+    cancellation it caused in the other task."""
+    errors = [e for e in _leaves(group) if not isinstance(e, trio.Cancelled)]
+    return errors[0] if len(errors) == 1 else group
+
+
+def _leaves(exc: BaseException):
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
 
 
 def iter_rows(path: str, shape: FileShape):

@@ -83,6 +83,35 @@ class Store:
             self.last_latency = time.perf_counter() - started
 
 
+class TrioStream:
+    """A trio receive channel of bytes, as the asyncio async iterator a unit of
+    work hands to asyncpg's COPY (`copy_to_table(source=...)`).
+
+    The trio side sends chunks while the unit's transaction is already open, so
+    a COPY streams data as it is produced; closing the send end ends the COPY.
+    One bridge crossing per chunk: send chunks of ~100 kB or more.
+    """
+
+    def __init__(self, receive: trio.MemoryReceiveChannel):
+        self._receive = receive
+        self._next_chunk = trio_asyncio.trio_as_aio(self._next)
+
+    def __aiter__(self) -> "TrioStream":
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._next_chunk()
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:
+            return None
+
+
 @contextlib.asynccontextmanager
 async def _asyncio_loop() -> AsyncIterator[None]:
     """Reuse the trio-asyncio loop if one is running, else open one for our lifetime."""

@@ -1,9 +1,9 @@
 """The database half of an import: one unit of work, one transaction.
 
-The pipeline (dialer/leads/pipeline.py) has already parsed and validated every
-row into a spool file (PostgreSQL CSV). `load_import` then, inside ONE
-transaction: creates the new list if asked, COPYs the spool into a temporary
-staging table, marks wireless numbers, matches customer keys, filters DNC and
+The pipeline (dialer/leads/pipeline.py) parses and validates rows into
+staging CSV (PostgreSQL CSV), batch by batch. `load_import` then, inside ONE
+transaction: creates the new list if asked, COPYs that stream (or a file) into
+a temporary staging table while the parse goes on, marks wireless numbers, matches customer keys, filters DNC and
 duplicates (in the file and in the database) with set-based SQL, relocates
 older duplicates, updates and inserts leads, and returns the counts and the
 rejected row numbers. Any failure (or a dry run) rolls everything back, so no
@@ -68,7 +68,9 @@ def _dup_scope_sql(plan: dict) -> str:
     raise ValueError(f"unknown duplicate scope {scope!r}")
 
 
-async def load_import(conn, spool_path: str, plan: dict) -> dict:
+async def load_import(conn, source, plan: dict) -> dict:
+    """`source`: a staging-CSV file path, or an async iterable of bytes (a
+    bridge.TrioStream fed by the parser) that ends only after a good parse."""
     steps: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -97,7 +99,7 @@ async def load_import(conn, spool_path: str, plan: dict) -> dict:
     # spilling to disk at the default 4 MB (server memory; ends with the transaction).
     await conn.execute("SET LOCAL work_mem = '128MB'")
     await conn.execute(_STAGE_DDL)
-    await conn.copy_to_table("import_stage", source=spool_path, columns=list(STAGE_COLUMNS), format="csv")
+    await conn.copy_to_table("import_stage", source=source, columns=list(STAGE_COLUMNS), format="csv")
     step("copy")
     await conn.execute("ANALYZE import_stage")
     step("analyze")

@@ -108,3 +108,13 @@ def test_database_failure_midway_leaves_no_partial_list(cli, campaign, write, sq
     assert r.code != 0
     assert sql("SELECT count(*) AS n FROM lead")[0]["n"] == 0
     assert sql("SELECT count(*) AS n FROM lead_list WHERE name = 'Half'")[0]["n"] == 0
+
+
+def test_bad_bytes_after_batches_were_streamed_to_the_database(cli, campaign, write, nothing_written):
+    """The load's COPY already holds the first batches (two parser processes)
+    when the reader meets undecodable bytes: the import still writes nothing."""
+    body = "".join(f"212{n:07d},Name{n}\n" for n in range(5550000, 5562000)).encode()
+    path = write("c.csv", b"phone,name\n" + body + b"2125550102,Caf\xe9\n")
+    err = fails(cli, path, "--campaign", campaign, "--new-list", "X", "--dup-scope", "none", "--workers", "2")
+    assert "line 12002" in err and "UTF-8" in err
+    nothing_written()
