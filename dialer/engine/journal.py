@@ -41,6 +41,8 @@ class CallJournal:
         self._idle = trio.Event()
         self._idle.set()
         self._max_batch, self._interval = max_batch, flush_interval
+        self._hurry = trio.Event()        # someone waits for the queue: flush without the interval
+        self._flushing = trio.Lock()      # endings are stored in the order they were queued
         self.crossings = 0
         self.finished = 0
 
@@ -49,6 +51,13 @@ class CallJournal:
         if not starts:
             return []
         return await self._timed(self._start_unit, list(starts))
+
+    async def start_in(self, conn, starts: Sequence[Any]) -> list[int]:
+        """`start` inside a transaction someone else opened (the hopper's take: one crossing
+        for the re-check and the attempt rows)."""
+        if not starts:
+            return []
+        return await self._start_unit(conn, list(starts))
 
     def finish(self, end: Any) -> None:
         """Queue one call's ending; the flusher stores it shortly."""
@@ -67,30 +76,65 @@ class CallJournal:
                 await self._wake.wait()
                 self._wake = trio.Event()
                 if len(self._pending) < self._max_batch:
-                    await trio.sleep(self._interval)
+                    with trio.move_on_after(self._interval):
+                        await self._hurry.wait()
+                self._hurry = trio.Event()
                 await self.flush()
         finally:
             with trio.CancelScope(shield=True):
                 await self.flush()
 
     async def flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
-            results = await self._timed(self._finish_unit, batch)
-            self.finished += len(batch)
-            if self._on_finished is not None:
-                for end, result in zip(batch, results or [None] * len(batch)):
-                    self._on_finished(end, result)
-        self._idle.set()
+        async with self._flushing:
+            while self._pending:
+                batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
+                results = await self._timed(self._finish_unit, batch)
+                self._finished(batch, results)
+            self._idle.set()
+
+    def _finished(self, batch: list, results) -> None:
+        self.finished += len(batch)
+        if self._on_finished is not None:
+            for end, result in zip(batch, results or [None] * len(batch)):
+                self._on_finished(end, result)
 
     async def drained(self) -> None:
-        """Wait until every queued ending is stored."""
+        """Wait until every queued ending is stored (asking the flusher not to wait)."""
+        if not self._idle.is_set():
+            self._hurry.set()
         await self._idle.wait()
 
-    async def _timed(self, unit, arg) -> Any:
+    async def after_endings(self, unit, *args) -> Any:
+        """Run `unit(conn, *args)` once every ending queued so far is stored, in the SAME
+        crossing as their flush (an operator's wrap follows its call's outcome: one crossing
+        instead of two, and no wait for the flush interval). The endings commit even if the
+        unit fails: it runs in a savepoint, and its exception is raised here afterwards."""
+        async with self._flushing:
+            while len(self._pending) > self._max_batch:
+                batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
+                self._finished(batch, await self._timed(self._finish_unit, batch))
+            batch, self._pending = self._pending, []
+
+            async def endings_then_unit(conn):
+                results = await self._finish_unit(conn, batch) if batch else []
+                try:
+                    async with conn.transaction():       # a savepoint: the endings stay
+                        return results, None, await unit(conn, *args)
+                except Exception as exc:
+                    return results, exc, None
+
+            results, error, value = await self._timed(endings_then_unit)
+            self._finished(batch, results)
+            if not self._pending:
+                self._idle.set()
+        if error is not None:
+            raise error
+        return value
+
+    async def _timed(self, unit, *args) -> Any:
         started = time.perf_counter()
         try:
-            return await self.store.run(unit, arg)
+            return await self.store.run(unit, *args)
         finally:
             self.crossings += 1
             if self._metrics is not None:

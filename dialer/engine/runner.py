@@ -199,29 +199,45 @@ class CampaignRunner:
         if want <= 0:
             return
         ready_ids = [op.id for op in self.desk.operators.values() if op.state is OperatorState.READY]
-        leads = await self.hopper.take(want, ready_ids)
+        launched: list[tuple[list, list[int]]] = []
+
+        async def attempt_rows(conn, leads):
+            # Inside the hopper's take transaction: the attempt rows are stored with the
+            # take-time re-check, in one crossing, and before any INVITE leaves.
+            # Belt and braces: a lead already in a call here is never dialed again, whatever
+            # the lease says.
+            leads = [lead for lead in leads if lead.id not in self._leads_in_flight]
+            if leads:
+                launched.append((leads, await self.journal.start_in(conn, self._starts(leads))))
+
+        await self.hopper.take(want, ready_ids, then=attempt_rows)
         if self.metrics is not None:
             self.metrics.hopper_depth.labels(self.name).set(self.hopper.buffered())
-        # Belt and braces: a lead already in a call here is never dialed again, whatever the lease says.
-        leads = [lead for lead in leads if lead.id not in self._leads_in_flight]
-        if not leads:
-            return
-        await self._launch(calls, leads)
+        for leads, ids in launched:
+            self._started(calls, leads, ids)
+
+    def _starts(self, leads: list) -> list:
+        now = self.clock.now()
+        return [AttemptStart(lead_id=lead.id, campaign_id=self.campaign_id, called_number=lead.phone,
+                             started_at=now, list_id=lead.list_id, node=self.settings.node,
+                             caller_number=self.settings.caller_id, lead_timezone=lead.timezone,
+                             lead_region=lead.region, call_mode=lead.call_mode)
+                for lead in leads]
 
     async def _launch(self, calls: trio.Nursery, leads: list, operator=None) -> list[int]:
         self._leads_in_flight.update(lead.id for lead in leads)
-        now = self.clock.now()
-        starts = [AttemptStart(lead_id=lead.id, campaign_id=self.campaign_id, called_number=lead.phone,
-                               started_at=now, list_id=lead.list_id, node=self.settings.node,
-                               caller_number=self.settings.caller_id, lead_timezone=lead.timezone,
-                               lead_region=lead.region, call_mode=lead.call_mode)
-                  for lead in leads]
         # The attempt rows are stored before any INVITE leaves: a crash leaves evidence.
         try:
-            ids = await self.journal.start(starts)
+            ids = await self.journal.start(self._starts(leads))
         except BaseException:
             self._leads_in_flight.difference_update(lead.id for lead in leads)
             raise
+        self._started(calls, leads, ids, operator)
+        return ids
+
+    def _started(self, calls: trio.Nursery, leads: list, ids: list[int], operator=None) -> None:
+        """The attempt rows are stored: start the calls."""
+        self._leads_in_flight.update(lead.id for lead in leads)
         for lead, attempt_id in zip(leads, ids):
             live = _Live(lead, attempt_id, trio.current_time(), trio.CancelScope(), operator=operator)
             self._live[attempt_id] = live
@@ -230,7 +246,6 @@ class CampaignRunner:
             if self.metrics is not None:
                 self.metrics.call_started(self.name)
             calls.start_soon(self._call, live)
-        return ids
 
     # ---- one call ---------------------------------------------------------------------------------
     async def _call(self, live: _Live) -> None:

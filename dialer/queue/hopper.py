@@ -94,11 +94,17 @@ class Hopper:
 
     # -- what the campaign runner calls ------------------------------------------------
 
-    async def take(self, n: int, ready_operators: Iterable[int] | None = None) -> list[LeadToDial]:
+    async def take(self, n: int, ready_operators: Iterable[int] | None = None, *,
+                   then=None) -> list[LeadToDial]:
         """Up to n leads to dial now, leased to this node, in dial order.
 
         Callbacks owned by an operator are only handed out when that operator is in
-        `ready_operators` (until the campaign's grace period lets anyone take them)."""
+        `ready_operators` (until the campaign's grace period lets anyone take them).
+
+        `then(conn, leads)`, when given, runs inside the same transaction (and crossing) as
+        the take-time re-check, with the leads that passed it: the engine writes its attempt
+        rows there, so a launch round costs one crossing, not two. (It may run more than once
+        when leads fail the re-check and are replaced; it keeps its own results.)"""
         async with self._lock:
             now = self.clock.now()
             await self._ensure_setup(now)
@@ -122,9 +128,13 @@ class Hopper:
                     break
                 # One crossing: re-check what we hand out, and top the buffers up behind it.
                 plan = self._plan(now, 0)
-                ok, got = await self.store.run(
-                    sql.recheck_and_claim, (self.campaign_id, self.node, now, [lead.id for lead in picked],
-                                            [lead.id for lead in closed]), plan and plan[1:])
+                recheck_args = (self.campaign_id, self.node, now, [lead.id for lead in picked],
+                                [lead.id for lead in closed])
+                if then is None:
+                    ok, got = await self.store.run(sql.recheck_and_claim, recheck_args, plan and plan[1:])
+                else:
+                    ok, got = await self.store.run(_recheck_claim_then, recheck_args, plan and plan[1:],
+                                                   picked, then)
                 if plan:
                     self._absorb(plan[0], got, now)
                 ok = set(ok)
@@ -393,3 +403,11 @@ class Hopper:
         for lid, buf in self._buffers.items():
             self._buffers[lid] = collections.deque(lead for lead in buf if lead.id in kept)
         self.stats["lost_leases"] += len(held) - len(kept)
+
+
+async def _recheck_claim_then(conn, recheck_args: tuple, claim_args: tuple | None, picked: list, then):
+    """`sql.recheck_and_claim`, then the caller's `then(conn, leads that passed)`: one transaction."""
+    ok, got = await sql.recheck_and_claim(conn, recheck_args, claim_args)
+    passed = set(ok)
+    await then(conn, [lead for lead in picked if lead.id in passed])
+    return ok, got

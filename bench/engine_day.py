@@ -1,0 +1,106 @@
+"""A whole campaign day in virtual time: engine + simulator + real PostgreSQL (issue 7/8 target).
+
+Runs `dialer loadtest --virtual`'s day (`dialer.engine.loadtest.run_day`) against a fresh
+database and reports wall time, calls, store crossings (per unit of work), CPU time and the
+audit result. The target: an 8-hour day with 100 operators in <= 30 s wall.
+
+    python bench/engine_day.py --operators 20 --hours 1
+    python bench/engine_day.py --operators 100 --hours 8 --profile config/sim/pacing-25.toml
+    python bench/engine_day.py ... --cprofile out.prof     # where the CPU goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dialer.store.bridge import Store  # noqa: E402
+
+CROSSINGS: collections.Counter = collections.Counter()
+CROSS_WALL: collections.Counter = collections.Counter()
+
+
+def count_crossings() -> None:
+    """Wrap Store._cross to count crossings and their wall time per unit of work."""
+    original = Store._cross
+
+    async def counted(self, runner, unit, args):
+        name = getattr(unit, "__qualname__", None) or getattr(getattr(unit, "func", None), "__qualname__", "?")
+        started = time.perf_counter()
+        try:
+            return await original(self, runner, unit, args)
+        finally:
+            CROSSINGS[name] += 1
+            CROSS_WALL[name] += time.perf_counter() - started
+
+    Store._cross = counted
+
+
+async def _run(args, profile, options):
+    from dialer.cli.loadtest import _fresh_store
+    from dialer.engine.loadtest import run_day
+
+    async with _fresh_store(args.database_url) as store:
+        CROSSINGS.clear()
+        CROSS_WALL.clear()
+        started = time.perf_counter()
+        cpu = time.process_time()
+        report = await run_day(store, profile, options)
+        report["day_wall_seconds"] = time.perf_counter() - started
+        report["day_cpu_seconds"] = time.process_time() - cpu
+        return report
+
+
+def main() -> None:
+    from dialer.engine.loadtest import DayOptions
+    from sim.profile import load_profile
+    from sim.virtual import run_virtual
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--operators", type=int, default=20)
+    p.add_argument("--hours", type=float, default=1.0)
+    p.add_argument("--profile", default=str(ROOT / "config" / "sim" / "default.toml"))
+    p.add_argument("--pacing", default="progressive")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--database-url", default=None)
+    p.add_argument("--cprofile", default=None, help="write a cProfile dump here")
+    args = p.parse_args()
+    count_crossings()
+    profile = load_profile(args.profile)
+    duration = args.hours * 3600
+    options = DayOptions(operators=args.operators, duration=duration, pacing=args.pacing, seed=args.seed,
+                         leads=max(2000, int(args.operators * duration / 60 * 1.5)), virtual=True)
+    started = time.perf_counter()
+    if args.cprofile:
+        import cProfile
+        prof = cProfile.Profile()
+        report = prof.runcall(run_virtual, _run, args, profile, options, seed=args.seed)
+        prof.dump_stats(args.cprofile)
+    else:
+        report = run_virtual(_run, args, profile, options, seed=args.seed)
+    wall = time.perf_counter() - started
+    out = {k: report[k] for k in ("calls", "outcomes", "live_answers", "abandon_rate", "worst_hour_abandon_rate",
+                                  "occupancy", "talk_minutes_per_operator_hour", "audit_violations",
+                                  "audit_by_rule", "dials_per_list")}
+    out.update(operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
+               profile=Path(args.profile).name,
+               wall_seconds=round(wall, 2), day_wall_seconds=round(report["day_wall_seconds"], 2),
+               day_cpu_seconds=round(report["day_cpu_seconds"], 2),
+               crossings=sum(CROSSINGS.values()),
+               crossings_per_call=round(sum(CROSSINGS.values()) / max(1, report["calls"]), 2),
+               crossing_wall_seconds=round(sum(CROSS_WALL.values()), 2),
+               by_unit={k: [v, round(CROSS_WALL[k], 2)] for k, v in CROSSINGS.most_common(12)},
+               maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    print(json.dumps(out, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
