@@ -120,13 +120,25 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     codes = list(team_cfg.wrap_codes.items())
     wall = {"started": trio.current_time()}
 
+    # Each operator sleeps until the desk moves them to wrap-up (an event, not a poll: a whole
+    # day of 0.5 s polls was most of the scheduler's work).
+    wrapping: dict[int, trio.Event] = {}
+
+    def to_wrap_up(op, old, new):
+        if new is OperatorState.WRAP_UP and op.id in wrapping:
+            wrapping[op.id].set()
+
+    desk.listeners.append(to_wrap_up)
+
     async def operator(name: str, login_at: float):
         await trio.sleep(login_at)
-        desk.login(name, ready=True)
         op = desk.get(name)
+        wrapping[op.id] = trio.Event()
+        desk.login(name, ready=True)
         while True:
-            while op.state is not OperatorState.WRAP_UP:
-                await trio.sleep(0.5)
+            if op.state is not OperatorState.WRAP_UP:
+                await wrapping[op.id].wait()
+            wrapping[op.id] = trio.Event()
             await trio.sleep(max(0.0, team_cfg.wrap.dist.sample(rng)))
             code = rng.choices([c for c, _ in codes], [w for _, w in codes])[0] if codes else "NI"
             callback = clock.now() + dt.timedelta(hours=2) if code == "CALLBK" else None
