@@ -73,24 +73,34 @@ async def start_attempts(conn, starts: Sequence[AttemptStart]) -> list[int]:
     """Insert one attempt row per start; return their ids in the same order."""
     if not starts:
         return []
-    # Ids are drawn first so the returned order is the input order by construction.
-    ids = [r[0] for r in await conn.fetch(
-        "SELECT nextval('attempt_id_seq') FROM generate_series(1, $1)", len(starts))]
-    cols = list(zip(*[(i, s.lead_id, s.campaign_id, s.list_id, s.node, s.trunk, s.call_id, s.called_number,
+    cols = list(zip(*[(s.lead_id, s.campaign_id, s.list_id, s.node, s.trunk, s.call_id, s.called_number,
                        s.caller_number, s.lead_timezone, s.lead_region, s.call_mode, s.started_at)
-                      for i, s in zip(ids, starts)]))
-    await conn.execute(
-        """INSERT INTO attempt (id, lead_id, campaign_id, list_id, node, trunk, call_id, called_number,
-                                caller_number, lead_timezone, lead_region, call_mode, started_at)
-           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
-                                $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                                $12::text[], $13::timestamptz[])""",
+                      for s in starts]))
+    # One round trip (a launch round's crossing holds virtual time still in the simulator, and
+    # costs a round trip per statement in production): draw the ids, insert the rows, and note
+    # the attempt time on each lead. Each id comes back with its input's ordinal, so the
+    # returned order is the input order whatever order PostgreSQL drew them in.
+    rows = await conn.fetch(
+        """WITH input AS (
+               SELECT nextval('attempt_id_seq') AS id, u.*
+               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                           $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
+                    WITH ORDINALITY AS u(lead_id, campaign_id, list_id, node, trunk, call_id, called_number,
+                                         caller_number, lead_timezone, lead_region, call_mode, started_at, ord)),
+           inserted AS (
+               INSERT INTO attempt (id, lead_id, campaign_id, list_id, node, trunk, call_id, called_number,
+                                    caller_number, lead_timezone, lead_region, call_mode, started_at)
+               SELECT id, lead_id, campaign_id, list_id, node, trunk, call_id, called_number, caller_number,
+                      lead_timezone, lead_region, call_mode, started_at FROM input
+               RETURNING id),
+           -- The lead's own record of the attempt time, for "why was it called at 20:58?".
+           noted AS (
+               UPDATE lead SET last_attempt_at = input.started_at FROM input WHERE lead.id = input.lead_id)
+           SELECT input.id, input.ord FROM input JOIN inserted USING (id) ORDER BY input.ord""",
         *[list(c) for c in cols])
-    # The lead's own record of the attempt time, for "why was it called at 20:58?".
-    await conn.execute(
-        """UPDATE lead SET last_attempt_at = u.t FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, t)
-           WHERE lead.id = u.id""", list(cols[1]), list(cols[12]))
-    return ids
+    if len(rows) != len(starts):
+        raise RuntimeError("attempt rows were not all stored")
+    return [r["id"] for r in rows]
 
 
 async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
@@ -183,18 +193,17 @@ async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
 
 async def _update_leads(conn, updates: list[tuple]) -> None:
     cols = [list(c) for c in zip(*updates)]
+    # One statement (one round trip): the leads move on, and their due callbacks have now been dialed.
     await conn.execute(
-        """UPDATE lead SET status = u.status, call_mode = u.call_mode, next_attempt_at = u.next_at,
+        """WITH u AS (
+               SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[],
+                                    $6::int[], $7::timestamptz[], $8::text[], $9::timestamptz[])
+                   AS u(id, status, call_mode, next_at, completed, attempts, contacted_at, outcome, ended_at)),
+           called_back AS (
+               UPDATE callback SET done_at = u.ended_at FROM u
+               WHERE callback.lead_id = u.id AND callback.done_at IS NULL AND callback.due_at <= u.ended_at)
+           UPDATE lead SET status = u.status, call_mode = u.call_mode, next_attempt_at = u.next_at,
                completed = u.completed, attempts = u.attempts, last_outcome = u.outcome,
                last_contacted_at = coalesce(u.contacted_at, lead.last_contacted_at),
                lease_owner = NULL, lease_expires_at = NULL, updated_at = u.ended_at
-           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[], $6::int[],
-                       $7::timestamptz[], $8::text[], $9::timestamptz[])
-                AS u(id, status, call_mode, next_at, completed, attempts, contacted_at, outcome, ended_at)
-           WHERE lead.id = u.id""", *cols)
-    # Due callbacks of these leads have now been dialed.
-    await conn.execute(
-        """UPDATE callback SET done_at = u.ended_at
-           FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, ended_at)
-           WHERE callback.lead_id = u.id AND callback.done_at IS NULL AND callback.due_at <= u.ended_at""",
-        cols[0], cols[8])
+           FROM u WHERE lead.id = u.id""", *cols)

@@ -16,27 +16,35 @@ async def load_rules(conn, campaign_ids: Iterable[int]) -> dict[int, CampaignRul
     ids = sorted(set(campaign_ids))
     if not ids:
         return {}
+    # One round trip: each campaign row carries its statuses, call modes and wrap codes as
+    # arrays of table rows (asyncpg decodes them as records). This runs in every batch of
+    # call endings and every wrap, so three round trips fewer matter.
     campaigns = await conn.fetch(
-        """SELECT id, name, timezone, country, calling_start, calling_end, calling_days, holidays, validation,
-                  callback_grace, callback_grace_action, editable_statuses, abandon_lockout, settings
-           FROM campaign WHERE id = ANY($1::bigint[])""", ids)
+        """SELECT c.id, c.name, c.timezone, c.country, c.calling_start, c.calling_end, c.calling_days, c.holidays,
+                  c.validation, c.callback_grace, c.callback_grace_action, c.editable_statuses, c.abandon_lockout,
+                  c.settings,
+                  ARRAY(SELECT s FROM lead_status s WHERE s.campaign_id = c.id) AS statuses,
+                  ARRAY(SELECT m FROM call_mode m WHERE m.campaign_id = c.id) AS modes,
+                  ARRAY(SELECT w FROM wrap_code w WHERE w.campaign_id = c.id) AS codes
+           FROM campaign c WHERE c.id = ANY($1::bigint[])""", ids)
     statuses: dict[int, dict] = {i: {} for i in ids}
-    for r in await conn.fetch("SELECT * FROM lead_status WHERE campaign_id = ANY($1::bigint[])", ids):
-        statuses[r["campaign_id"]][r["code"]] = Status(r["code"], r["label"], r["auto_dial"], r["call_mode"],
-                                                       r["completed"])
     modes: dict[int, dict] = {i: {} for i in ids}
-    for r in await conn.fetch("SELECT * FROM call_mode WHERE campaign_id = ANY($1::bigint[])", ids):
-        put_off = r["put_off"]
-        if isinstance(put_off, str):
-            put_off = json.loads(put_off)
-        modes[r["campaign_id"]][r["name"]] = CallMode(
-            r["name"], r["new_lead_priority"], r["time_on_standard"],
-            {k: int(v) for k, v in put_off.items()}, r["max_attempts"], r["exhausted_status"], r["position"])
     codes: dict[int, dict] = {i: {} for i in ids}
-    for r in await conn.fetch("SELECT * FROM wrap_code WHERE campaign_id = ANY($1::bigint[])", ids):
-        codes[r["campaign_id"]][r["code"]] = WrapCode(
-            r["code"], r["label"], r["completes"], r["retry_after"], r["next_status"], r["adds_dnc"],
-            r["needs_validation"], r["is_callback"])
+    for c in campaigns:
+        for r in c["statuses"]:
+            statuses[c["id"]][r["code"]] = Status(r["code"], r["label"], r["auto_dial"], r["call_mode"],
+                                                  r["completed"])
+        for r in c["modes"]:
+            put_off = r["put_off"]
+            if isinstance(put_off, str):
+                put_off = json.loads(put_off)
+            modes[c["id"]][r["name"]] = CallMode(
+                r["name"], r["new_lead_priority"], r["time_on_standard"],
+                {k: int(v) for k, v in put_off.items()}, r["max_attempts"], r["exhausted_status"], r["position"])
+        for r in c["codes"]:
+            codes[c["id"]][r["code"]] = WrapCode(
+                r["code"], r["label"], r["completes"], r["retry_after"], r["next_status"], r["adds_dnc"],
+                r["needs_validation"], r["is_callback"])
     out = {}
     for c in campaigns:
         settings = c["settings"]
