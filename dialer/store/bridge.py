@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import weakref
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
 import asyncpg
@@ -172,7 +173,27 @@ async def _create_pool(url: str, min_size: int, max_size: int) -> asyncpg.Pool:
     # wait on the socket lets the clock jump, and any asyncio timer would fire
     # at once. Timeouts belong to trio cancel scopes in the caller.
     return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=None,
-                                     command_timeout=None)
+                                     command_timeout=None, reset=_reset_after_bare_use)
+
+
+# Connections lent out bare (`run_without_transaction`, the single-query helpers), which may
+# have left session state behind (an advisory lock, a LISTEN, a SET).
+_bare_use: "weakref.WeakSet[asyncpg.Connection]" = weakref.WeakSet()
+
+
+async def _reset_after_bare_use(conn: asyncpg.Connection) -> None:
+    """The pool's reset, only where it can matter.
+
+    asyncpg resets every connection it takes back (advisory unlock, CLOSE ALL, UNLISTEN, RESET
+    ALL): one more round trip per crossing. A unit of work run in a transaction leaves no
+    session state (ours use `SET LOCAL` only), and asyncpg still rolls back any transaction left
+    open before this runs; so the full reset runs only after a connection was lent out bare.
+    """
+    if conn in _bare_use:
+        _bare_use.discard(conn)
+        query = conn.get_reset_query()
+        if query:
+            await conn.execute(query)
 
 
 async def _in_transaction(pool: asyncpg.Pool, unit: Unit, args: Sequence[Any]) -> Any:
@@ -183,6 +204,7 @@ async def _in_transaction(pool: asyncpg.Pool, unit: Unit, args: Sequence[Any]) -
 
 async def _on_connection(pool: asyncpg.Pool, unit: Unit, args: Sequence[Any]) -> Any:
     async with pool.acquire() as conn:
+        _bare_use.add(conn._con)
         return await unit(conn, *args)
 
 
