@@ -71,13 +71,16 @@ def main() -> None:
     p.add_argument("--pacing", default="progressive")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--database-url", default=None)
+    p.add_argument("--round-gap", type=float, default=0.02, help="seconds between launch rounds at least")
+    p.add_argument("--journal-interval", type=float, default=2.0)
     p.add_argument("--cprofile", default=None, help="write a cProfile dump here")
     args = p.parse_args()
     count_crossings()
     profile = load_profile(args.profile)
     duration = args.hours * 3600
     options = DayOptions(operators=args.operators, duration=duration, pacing=args.pacing, seed=args.seed,
-                         leads=max(2000, int(args.operators * duration / 60 * 1.5)), virtual=True)
+                         leads=max(2000, int(args.operators * duration / 60 * 1.5)), virtual=True,
+                         round_gap=args.round_gap, journal_interval=args.journal_interval)
     started = time.perf_counter()
     if args.cprofile:
         import cProfile
@@ -90,7 +93,7 @@ def main() -> None:
     out = {k: report[k] for k in ("calls", "outcomes", "live_answers", "abandon_rate", "worst_hour_abandon_rate",
                                   "occupancy", "talk_minutes_per_operator_hour", "audit_violations",
                                   "audit_by_rule", "dials_per_list")}
-    out.update(operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
+    out.update(round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
                profile=Path(args.profile).name,
                wall_seconds=round(wall, 2), day_wall_seconds=round(report["day_wall_seconds"], 2),
                day_cpu_seconds=round(report["day_cpu_seconds"], 2),

@@ -18,10 +18,13 @@ The units are injected: `start_unit(conn, starts) -> ids` and
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Awaitable, Callable, Sequence
 
 import trio
+
+log = logging.getLogger("dialer.engine")
 
 MAX_BATCH = 500          # endings per crossing
 FLUSH_INTERVAL = 0.02    # seconds to let endings gather once one is queued
@@ -37,6 +40,8 @@ class CallJournal:
         self._metrics = metrics
         self._on_finished = on_finished
         self._pending: list[Any] = []
+        self._later: list[tuple[Any, tuple]] = []    # units to run after the endings queued before them
+        self.later_failed = 0
         self._wake = trio.Event()
         self._idle = trio.Event()
         self._idle.set()
@@ -65,6 +70,14 @@ class CallJournal:
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wake.set()
 
+    def later(self, unit, *args) -> None:
+        """Queue `unit(conn, *args)` to run after every ending queued so far, in the crossing of
+        the flush that stores them (each in its own savepoint). For writes nobody waits on: the
+        simulated operators' wraps in `dialer loadtest`. A failure is logged and counted."""
+        self._later.append((unit, args))
+        self._idle = trio.Event() if self._idle.is_set() else self._idle
+        self._wake.set()
+
     def pending(self) -> int:
         return len(self._pending)
 
@@ -86,11 +99,29 @@ class CallJournal:
 
     async def flush(self) -> None:
         async with self._flushing:
-            while self._pending:
+            while self._pending or self._later:
                 batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
-                results = await self._timed(self._finish_unit, batch)
+                if self._later and not self._pending:     # after every ending queued before them
+                    later, self._later = self._later, []
+                    results, failures = await self._timed(self._endings_and_later, batch, later)
+                    self.later_failed += len(failures)
+                    for unit, exc in failures:
+                        log.warning("journal: %s failed: %r", getattr(unit, "__name__", unit), exc)
+                else:
+                    results = await self._timed(self._finish_unit, batch)
                 self._finished(batch, results)
             self._idle.set()
+
+    async def _endings_and_later(self, conn, batch: list, later: list):
+        results = await self._finish_unit(conn, batch) if batch else []
+        failures = []
+        for unit, args in later:
+            try:
+                async with conn.transaction():       # a savepoint: one failure spoils nothing else
+                    await unit(conn, *args)
+            except Exception as exc:
+                failures.append((unit, exc))
+        return results, failures
 
     def _finished(self, batch: list, results) -> None:
         self.finished += len(batch)

@@ -48,6 +48,7 @@ class DayOptions:
     on_tick: object = None             # callable(status dict) every `tick` seconds (demo status table)
     tick: float = 5.0
     journal_interval: float = 2.0      # seconds endings gather before one crossing stores them
+    round_gap: float = 0.02            # seconds between launch rounds at least (RunnerSettings.round_gap)
 
 
 async def seed_campaign(store, name: str, leads: int, seed: int, pacing: str) -> dict:
@@ -83,6 +84,7 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     from dialer.sip.trunk import Trunk, TrunkPool
     from dialer.store.lead_ops import apply_wrap
     from dialer.store.operators import create_operators
+    from dialer.store.rules import load_rules
     from sim.carrier import Carrier, serve_carrier
     from sim.network import MemoryNetwork
 
@@ -105,9 +107,15 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     journal = CallJournal(store, start_attempts, finish_attempts, metrics=metrics,
                           flush_interval=options.journal_interval)
 
+    known_codes = set((await store.run(load_rules, [campaign["id"]]))[campaign["id"]].wrap_codes)
+
     async def store_wrap(op, call, code, notes, callback_at):
-        await journal.after_endings(functools.partial(apply_wrap, lead_id=call.lead_id, code=code, now=clock.now(), author=op.name, operator_id=op.id,
-                        note=notes, callback_at=callback_at, attempt_id=call.attempt_id))
+        # The simulated operator does not wait for the store: the wrap is queued behind its call's
+        # ending and stored in the journal's next flush (one crossing for many), in order. The
+        # codes are checked against the campaign's first, so the store has no reason to refuse.
+        journal.later(functools.partial(apply_wrap, lead_id=call.lead_id, code=code, now=clock.now(),
+                                        author=op.name, operator_id=op.id, note=notes,
+                                        callback_at=callback_at, attempt_id=call.attempt_id))
 
     desk = OperatorDesk(on_wrap=store_wrap, listeners=[metrics.operator_moved])
     for row in rows:
@@ -117,7 +125,7 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     carrier = Carrier(profile, seed=options.seed)
     rng = random.Random(options.seed)
     team_cfg = profile.operators
-    codes = list(team_cfg.wrap_codes.items())
+    codes = [(c, w) for c, w in team_cfg.wrap_codes.items() if c in known_codes]
     wall = {"started": trio.current_time()}
 
     # Each operator sleeps until the desk moves them to wrap-up (an event, not a poll: a whole
@@ -155,7 +163,8 @@ async def run_day(store, profile, options: DayOptions) -> dict:
             runner = CampaignRunner(
                 campaign, clock=clock, journal=journal, hopper=Hopper(store, clock, campaign["id"], "loadtest"),
                 pacer=make_pacer(options.pacing, pacing_cfg), placer=SipPlacer(endpoint, pool), desk=desk,
-                metrics=metrics, settings=RunnerSettings(node="loadtest", drain_timeout=300),
+                metrics=metrics, settings=RunnerSettings(node="loadtest", drain_timeout=300,
+                                                              round_gap=options.round_gap),
                 classify=lambda call: "machine" if carrier.truth(call.call_id) == "machine" else "live")
             await nursery.start(journal.run)
             team = trio.CancelScope()

@@ -1,0 +1,81 @@
+"""The journal's batching: endings, and units queued behind them, stored in order, in few crossings.
+
+Real PostgreSQL (the `store` fixture); the units here are small SQL writes into a scratch table
+so the order and the savepoints can be read back.
+"""
+
+import trio
+
+from dialer.engine.journal import CallJournal
+
+
+async def _scratch(store):
+    await store.execute("CREATE TABLE journal_log (seq serial PRIMARY KEY, what text NOT NULL)")
+
+
+async def _log_ends(conn, ends):
+    for end in ends:
+        await conn.execute("INSERT INTO journal_log (what) VALUES ($1)", f"end {end}")
+    return [f"stored {end}" for end in ends]
+
+
+async def _log(conn, what):
+    await conn.execute("INSERT INTO journal_log (what) VALUES ($1)", what)
+    if what.startswith("bad"):
+        raise ValueError(what)
+    return what.upper()
+
+
+async def _never(conn, starts):
+    raise AssertionError("no starts here")
+
+
+async def _rows(store):
+    return [r["what"] for r in await store.fetch("SELECT what FROM journal_log ORDER BY seq")]
+
+
+async def test_later_units_follow_their_endings_in_one_crossing_and_fail_alone(store, autojump_clock):
+    await _scratch(store)
+    finished = []
+    journal = CallJournal(store, _never, _log_ends, flush_interval=5.0,
+                          on_finished=lambda end, result: finished.append(result))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(journal.run)
+        journal.finish(1)
+        journal.finish(2)
+        journal.later(_log, "wrap 2")
+        journal.later(_log, "bad wrap")          # fails in its savepoint: nothing else is lost
+        journal.later(_log, "wrap 1")
+        journal.finish(3)
+        await trio.sleep(1.0)
+        assert await _rows(store) == []          # the interval has not passed: nothing crossed yet
+        await journal.drained()
+        nursery.cancel_scope.cancel()
+    # The endings queued before the units come first; the failed unit left no row.
+    assert await _rows(store) == ["end 1", "end 2", "end 3", "wrap 2", "wrap 1"]
+    assert journal.later_failed == 1
+    assert finished == ["stored 1", "stored 2", "stored 3"]
+    assert journal.crossings == 1
+
+
+async def test_after_endings_runs_in_the_flush_crossing_and_raises_its_own_error(store, autojump_clock):
+    await _scratch(store)
+    journal = CallJournal(store, _never, _log_ends, flush_interval=60.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(journal.run)
+        journal.finish(7)
+        started = trio.current_time()
+        assert await journal.after_endings(_log, "wrap 7") == "WRAP 7"
+        assert trio.current_time() == started    # no wait for the flush interval
+        journal.finish(8)
+        try:
+            await journal.after_endings(_log, "bad wrap 8")
+        except ValueError as exc:
+            assert str(exc) == "bad wrap 8"
+        else:
+            raise AssertionError("the unit's error must reach the caller")
+        await journal.drained()
+        nursery.cancel_scope.cancel()
+    # The endings committed even though the second unit failed (savepoint).
+    assert await _rows(store) == ["end 7", "wrap 7", "end 8"]
+    assert journal.crossings == 2
