@@ -71,7 +71,7 @@ def main() -> None:
     p.add_argument("--pacing", default="progressive")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--database-url", default=None)
-    p.add_argument("--round-gap", type=float, default=0.02, help="seconds between launch rounds at least")
+    p.add_argument("--round-gap", type=float, default=0.25, help="seconds between launch rounds at least")
     p.add_argument("--journal-interval", type=float, default=2.0)
     p.add_argument("--cprofile", default=None, help="write a cProfile dump here")
     args = p.parse_args()

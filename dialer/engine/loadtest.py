@@ -48,7 +48,9 @@ class DayOptions:
     on_tick: object = None             # callable(status dict) every `tick` seconds (demo status table)
     tick: float = 5.0
     journal_interval: float = 2.0      # seconds endings gather before one crossing stores them
-    round_gap: float = 0.02            # seconds between launch rounds at least (RunnerSettings.round_gap)
+    # Launch rounds at most every 0.25 s (VICIdial decides once a second): a round is a crossing, and
+    # in virtual time each crossing is wall time; the pacer still sees every event.
+    round_gap: float = 0.25
 
 
 async def seed_campaign(store, name: str, leads: int, seed: int, pacing: str) -> dict:
@@ -234,5 +236,8 @@ async def report(store, campaign: dict, elapsed: float, occupancy: float, second
         "talk_minutes_per_operator_hour": (talk / 60) / (logged_in / 3600) if logged_in else 0.0,
         "dials_per_list": dict(per_list), "cps": len(rows) / elapsed if elapsed else 0.0,
         "duration_seconds": elapsed, "audit_violations": len(audit.violations),
+        "operator_seconds": {k: round(v, 1) for k, v in seconds.items()},
+        # Ready time per bridged call: how long an operator waits between calls, on average.
+        "operator_wait_per_call": seconds.get("ready", 0.0) / outcomes["answered"] if outcomes["answered"] else None,
         "audit_by_rule": audit.counts(), "carrier": carrier,
     }

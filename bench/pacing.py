@@ -1,0 +1,105 @@
+"""Pacing benchmark (issue 9): the engine + simulator in virtual time, per scenario and pacer.
+
+Each run is a whole `dialer loadtest --virtual` day (`dialer.engine.loadtest.run_day`: real
+PostgreSQL on a fresh database, the simulator's carrier on the in-memory network, MockClock)
+with the issue's population: `config/sim/pacing-25.toml` (talk lognormal 120/90 s, wrap 30 s,
+ring lognormal mean 8 s, no answer after 25 s, busy 10 %, invalid 5 %, machine 15 % of the
+rest) with the live-answer share set to 15, 25 or 40 %. Reported per scenario and pacer:
+occupancy ((talk + wrap) / logged-in), talk minutes per operator-hour, abandon rate (day and
+worst hour), operator wait (ready seconds per bridged call), audit violations, wall time.
+
+    python bench/pacing.py --operators 20 --live 25 --hours 1 --seeds 1
+    python bench/pacing.py --operators 5 20 100 --live 15 25 40 --hours 8 --seeds 1 2 3 \\
+        --pacers progressive power adaptive predictive --json results.jsonl
+
+`adaptive` is the VICIdial-style baseline (dialer/pacing/baselines.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BASE_PROFILE = ROOT / "config" / "sim" / "pacing-25.toml"
+
+
+def scenario_profile(live_percent: int):
+    from sim.profile import parse_profile
+
+    text = BASE_PROFILE.read_text()
+    text, n = re.subn(r"(?m)^answered = .*$", f"answered = {live_percent / 100:.2f}", text)
+    assert n == 1, "pacing-25.toml's [outcomes] answered line moved"
+    return parse_profile(text, source=f"pacing-{live_percent}", base_dir=BASE_PROFILE.parent)
+
+
+async def _day(database_url, profile, options):
+    from dialer.cli.loadtest import _fresh_store
+    from dialer.engine.loadtest import run_day
+
+    async with _fresh_store(database_url) as store:
+        return await run_day(store, profile, options)
+
+
+def run_one(operators: int, live: int, pacer: str, hours: float, seed: int, database_url=None) -> dict:
+    from dialer.engine.loadtest import DayOptions
+    from sim.virtual import run_virtual
+
+    duration = hours * 3600
+    options = DayOptions(operators=operators, duration=duration, pacing=pacer, seed=seed,
+                         leads=max(2000, int(operators * duration / 60 * 1.5)), virtual=True)
+    started = time.perf_counter()
+    report = run_virtual(_day, database_url, scenario_profile(live), options, seed=seed)
+    return {"operators": operators, "live": live, "pacer": pacer, "hours": hours, "seed": seed,
+            "occupancy": report["occupancy"], "talk_min_per_op_hour": report["talk_minutes_per_operator_hour"],
+            "abandon_day": report["abandon_rate"], "abandon_worst_hour": report["worst_hour_abandon_rate"],
+            "wait_per_call": report["operator_wait_per_call"], "calls": report["calls"],
+            "live_answers": report["live_answers"], "audit_violations": report["audit_violations"],
+            "wall_seconds": round(time.perf_counter() - started, 1)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--operators", type=int, nargs="+", default=[20])
+    p.add_argument("--live", type=int, nargs="+", default=[25], help="live-answer percent(s)")
+    p.add_argument("--pacers", nargs="+", default=["progressive", "power", "adaptive", "predictive"])
+    p.add_argument("--hours", type=float, default=8.0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1])
+    p.add_argument("--database-url", default=None)
+    p.add_argument("--json", default=None, help="append one JSON line per run to this file")
+    args = p.parse_args()
+    rows = []
+    for operators in args.operators:
+        for live in args.live:
+            for pacer in args.pacers:
+                for seed in args.seeds:
+                    row = run_one(operators, live, pacer, args.hours, seed, args.database_url)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+                    if args.json:
+                        with open(args.json, "a") as f:
+                            f.write(json.dumps(row) + "\n")
+    print()
+    print("| operators | live | pacer | seeds | hours | occupancy | talk min/op-h | abandon day | worst hour "
+          "| wait/call s | calls | audit | wall s |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["operators"], r["live"], r["pacer"]), []).append(r)
+    for (operators, live, pacer), rs in groups.items():
+        med = lambda k: statistics.median(r[k] for r in rs if r[k] is not None) if any(r[k] is not None for r in rs) else float("nan")  # noqa: E731
+        print(f"| {operators} | {live} % | {pacer} | {len(rs)} | {args.hours:g} | {med('occupancy'):.1%} "
+              f"| {med('talk_min_per_op_hour'):.1f} | {med('abandon_day'):.2%} | {med('abandon_worst_hour'):.2%} "
+              f"| {med('wait_per_call'):.1f} | {med('calls'):.0f} | {sum(r['audit_violations'] for r in rs)} "
+              f"| {med('wall_seconds'):.0f} |")
+
+
+if __name__ == "__main__":
+    main()
