@@ -11,12 +11,11 @@ examples. Errors name the file and the key path, like the dialer's own config:
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
-from dialer.config.loader import ConfigError, read_config
+from dialer.config.loader import ConfigError, parse_toml, read_config, read_text_file
 
 from .distributions import (Distribution, EmpiricalFileError, Exponential, Fixed, LogNormal, Uniform,
                             read_empirical)
@@ -249,21 +248,11 @@ def build_distributions(profile: Profile, base_dir: Path, source: str) -> None:
 
 
 def parse_profile(text: str, source: str = "<profile>", base_dir: Path | None = None) -> Profile:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
-    profile = read_config(Profile, data, source)
+    profile = read_config(Profile, parse_toml(text, source), source)
     build_distributions(profile, base_dir or Path("."), source)
     return profile
 
 
 def load_profile(path: str | Path) -> Profile:
     path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
-    return parse_profile(text, str(path), path.parent)
+    return parse_profile(read_text_file(path), str(path), path.parent)

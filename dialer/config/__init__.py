@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-from .loader import ConfigError, read_config
+from .loader import ConfigError, parse_toml, read_config, read_text_file
 from .model import (CallingHours, CallModeConfig, CampaignConfig, Config, ListConfig, NodeConfig,
                     PacingConfig, TimezoneRule, TrunkConfig, WrapCodeConfig)
 
@@ -15,19 +14,8 @@ __all__ = ["ConfigError", "load_config", "parse_config", "Config", "CampaignConf
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
-    return read_config(Config, data, source)
+    return read_config(Config, parse_toml(text, source), source)
 
 
 def load_config(path: str | Path) -> Config:
-    path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
-    return parse_config(text, str(path))
+    return parse_config(read_text_file(path), str(path))

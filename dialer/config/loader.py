@@ -187,3 +187,26 @@ def read_config(cls: type, data: dict, source: str) -> Any:
     if reader.problems:
         raise ConfigError(reader.problems)
     return result
+
+
+def parse_toml(text: str, source: str) -> dict:
+    """Parsed TOML, or ConfigError naming the source and what is wrong."""
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
+
+
+def read_text_file(path) -> str:
+    """A config file's text, or ConfigError for a missing or non-UTF-8 file."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
