@@ -74,16 +74,14 @@ class LocalProtocolError(RuntimeError):
 
 # --- client transactions ------------------------------------------------------------------
 
-class ClientInviteTransaction:
-    """Client INVITE transaction: calling → proceeding → completed/accepted → terminated.
+class _ClientTransaction:
+    """What both client transactions share: the request, the start that sends it
+    once and arms the retransmit timer (unreliable transports only) and the
+    give-up timer (64*T1). Subclasses name their first state and timers."""
 
-    Timer A retransmits the INVITE (UDP only), Timer B gives up, Timer D absorbs
-    final-response retransmissions after our ACK (for non-2xx), Timer M keeps
-    the transaction in Accepted so 2xx retransmissions still reach the dialog,
-    which re-sends its ACK (RFC 6026).
-    """
-
-    kind = "invite"
+    FIRST_STATE: str
+    RETRANSMIT_TIMER: str
+    TIMEOUT_TIMER: str
 
     def __init__(self, request: Request, *, reliable: bool = False,
                  timers: TimerValues = DEFAULT_TIMERS):
@@ -93,17 +91,34 @@ class ClientInviteTransaction:
         self.state = "init"
         self.branch = request.branch
         self._interval = timers.t1
-        self._ack: Request | None = None
 
     def start(self) -> list:
         if self.state != "init":
             raise LocalProtocolError("transaction already started")
-        self.state = "calling"
+        self.state = self.FIRST_STATE
         events: list = [Send(self.request)]
         if not self.reliable:
-            events.append(StartTimer("A", self._interval))
-        events.append(StartTimer("B", 64 * self.timers.t1))
+            events.append(StartTimer(self.RETRANSMIT_TIMER, self._interval))
+        events.append(StartTimer(self.TIMEOUT_TIMER, 64 * self.timers.t1))
         return events
+
+
+class ClientInviteTransaction(_ClientTransaction):
+    """Client INVITE transaction: calling → proceeding → completed/accepted → terminated.
+
+    Timer A retransmits the INVITE (UDP only), Timer B gives up, Timer D absorbs
+    final-response retransmissions after our ACK (for non-2xx), Timer M keeps
+    the transaction in Accepted so 2xx retransmissions still reach the dialog,
+    which re-sends its ACK (RFC 6026).
+    """
+
+    kind = "invite"
+    FIRST_STATE, RETRANSMIT_TIMER, TIMEOUT_TIMER = "calling", "A", "B"
+
+    def __init__(self, request: Request, *, reliable: bool = False,
+                 timers: TimerValues = DEFAULT_TIMERS):
+        super().__init__(request, reliable=reliable, timers=timers)
+        self._ack: Request | None = None
 
     def receive_response(self, response: Response) -> list:
         status = response.status
@@ -154,30 +169,12 @@ class ClientInviteTransaction:
         return Request("ACK", request.uri, h)
 
 
-class ClientNonInviteTransaction:
+class ClientNonInviteTransaction(_ClientTransaction):
     """Client non-INVITE transaction (BYE, CANCEL, OPTIONS, REGISTER): trying →
     proceeding → completed → terminated, with Timers E (retransmit), F (give up), K (linger)."""
 
     kind = "non-invite"
-
-    def __init__(self, request: Request, *, reliable: bool = False,
-                 timers: TimerValues = DEFAULT_TIMERS):
-        self.request = request
-        self.reliable = reliable
-        self.timers = timers
-        self.state = "init"
-        self.branch = request.branch
-        self._interval = timers.t1
-
-    def start(self) -> list:
-        if self.state != "init":
-            raise LocalProtocolError("transaction already started")
-        self.state = "trying"
-        events: list = [Send(self.request)]
-        if not self.reliable:
-            events.append(StartTimer("E", self._interval))
-        events.append(StartTimer("F", 64 * self.timers.t1))
-        return events
+    FIRST_STATE, RETRANSMIT_TIMER, TIMEOUT_TIMER = "trying", "E", "F"
 
     def receive_response(self, response: Response) -> list:
         if self.state not in ("trying", "proceeding"):
