@@ -254,7 +254,7 @@ async def engine_run(carrier: Carrier, seconds: float, leads: int, in_flight: in
     from dialer.store.campaigns import create_campaign
 
     name = f"bench-engine-{os.getpid()}-{time.monotonic_ns()}"
-    async with open_store(max_size=4) as store:
+    async with open_store() as store:             # the pool `dialer run` has
         async def seed(conn):
             c = await create_campaign(conn, {"name": name, "country": "GB", "timezone": "Europe/London",
                                              "calling_start": dt.time(0), "calling_end": dt.time(23, 59, 59)})
@@ -280,13 +280,29 @@ async def engine_run(carrier: Carrier, seconds: float, leads: int, in_flight: in
                     desk=OperatorDesk(),
                     settings=RunnerSettings(node="bench", hangup_answered=True, max_launch=in_flight,
                                             max_in_flight=in_flight, ring_timeout=20))
+                probes: list[float] = []
+
+                async def select_1(conn):
+                    return await conn.fetchval("SELECT 1")
+
+                async def probe_round_trips():
+                    # A trivial unit of work (BEGIN, SELECT 1, COMMIT: three round trips) every
+                    # 100 ms: what the engine's event loop makes a crossing cost under this load.
+                    while True:
+                        await trio.sleep(0.1)
+                        began = time.perf_counter()
+                        await store.run(select_1)
+                        probes.append(time.perf_counter() - began)
+
                 async with trio.open_nursery() as nursery:
                     await nursery.start(journal.run)
                     await nursery.start(runner.run)
+                    nursery.start_soon(probe_round_trips)
                     crossings0 = journal.crossings
                     # Counted when stored (the journal's flush), not when the call ended.
                     result = await window(seconds, lambda: journal.finished, endpoint, pauses, carrier, pg)
                     result["journal_crossings"] = journal.crossings - crossings0
+                    result["select_1_ms_median"] = round(statistics.median(probes or [0]) * 1e3, 1)
                     stats_in_window = dict(runner.stats)
                     runner.stop()
                     with trio.move_on_after(30):
@@ -343,8 +359,8 @@ async def main_async(args) -> dict:
             print(f"run {i + 1} (load average {os.getloadavg()[0]:.2f}; objects collected between sides "
                   f"{freed[-2]}, {freed[-1]}):", flush=True)
             print(line("SIP only", refs[-1]), flush=True)
-            print(line("engine full path", runs[-1]) + f"; journal crossings {runs[-1]['journal_crossings']}",
-                  flush=True)
+            print(line("engine full path", runs[-1]) + f"; journal crossings {runs[-1]['journal_crossings']}; "
+                  f"SELECT 1 crossing {runs[-1]['select_1_ms_median']} ms (median)", flush=True)
             await trio.sleep(1)
         ref = statistics.median(r["calls_per_s"] for r in refs)
         eng = statistics.median(r["calls_per_s"] for r in runs)
