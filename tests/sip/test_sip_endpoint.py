@@ -375,3 +375,40 @@ async def test_late_2xx_for_an_ended_call_does_not_stall_the_endpoint(mock_clock
             assert await other.wait_answered()
             await other.hangup()
         nursery.cancel_scope.cancel()
+
+
+async def test_ack_reusing_the_invite_branch_still_confirms_our_2xx(mock_clock):
+    # Some peers send the ACK for a 2xx with the INVITE's branch (RFC 2543 style); the
+    # accepted INVITE transaction must not swallow it, or we would BYE the call for "no ACK".
+    net = DroppingNetwork()
+    peer = await net.bind()
+    answered = []
+
+    async def answer(call):
+        answered.append(call)
+        await call.answer()
+
+    async with trio.open_nursery() as nursery:
+        uas = await nursery.start(_run, net, dict(handler=answer))
+        host, port = uas.local_address
+        me = peer.local_address[1]
+        head = (f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bKsamebranch\r\nMax-Forwards: 70\r\n"
+                f"From: <sip:peer@127.0.0.1>;tag=p1\r\n")
+        invite = (f"INVITE sip:100@{host}:{port} SIP/2.0\r\n{head}To: <sip:100@{host}>\r\n"
+                  f"Call-ID: same-branch-ack\r\nCSeq: 1 INVITE\r\nContact: <sip:peer@127.0.0.1:{me}>\r\n"
+                  "Content-Length: 0\r\n\r\n")
+        await peer.send(invite.encode(), uas.local_address)
+        statuses = []
+        while 200 not in statuses:
+            response = parse_message((await peer.receive())[0])
+            statuses.append(response.status)
+        ack = (f"ACK sip:100@{host}:{port} SIP/2.0\r\n{head}To: <sip:100@{host}>;tag={response.to_tag}\r\n"
+               "Call-ID: same-branch-ack\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n")
+        await peer.send(ack.encode(), uas.local_address)
+        later = []
+        with trio.move_on_after(40):                  # past 64*T1: a missing ACK would end it
+            while True:
+                later.append(parse_message((await peer.receive())[0]))
+        assert later == []                            # no 2xx retransmission, no BYE
+        assert [c.state for c in answered] == ["answered"]
+        nursery.cancel_scope.cancel()
