@@ -222,6 +222,9 @@ async def run_day(store, profile, options: DayOptions) -> dict:
             nursery.cancel_scope.cancel()
     result = await report(store, campaign, elapsed, occupancy, seconds, carrier.summary())
     result.update(operators_via=options.via(), callbacks_scheduled=dict(wraps.scheduled),
+                  # the runner's own count (metrics), beside the report's count of attempt rows
+                  abandons_counted=int(metrics.registry.get_sample_value(
+                      "dialer_abandons_total", {"campaign": campaign["name"]}) or 0),
                   network=_network_report(profile.network, carrier_network))
     if phones:
         result["phones"] = phones.summary()
@@ -230,8 +233,10 @@ async def run_day(store, profile, options: DayOptions) -> dict:
 
 def status(runner, desk, metrics, elapsed: float) -> dict:
     counts = desk.counts()
-    return {"elapsed": elapsed, "in_flight": runner.in_flight(), "operators": counts,
-            "ringing": len(runner.snapshot().ringing_since),
+    snap = runner.snapshot()
+    return {"elapsed": elapsed, "now": runner.clock.now(), "in_flight": runner.in_flight(), "operators": counts,
+            # ready operators no call in flight is headed for (progressive pacing dials for them)
+            "unserved_ready": max(0, snap.ready_operators - snap.calls_without_operator),
             "outcomes": dict(runner.stats),
             "abandon_rate_hour": metrics.rolling_abandon_rate(runner.name)}
 
