@@ -26,7 +26,7 @@ OPERATORS = 5
 LEADS = 900                        # fresh leads last until early afternoon at this pace
 PACING = "predictive"
 
-SHARE_TOLERANCE = 0.03             # list shares within 3 points of weight / total weight
+SHARE_TOLERANCE = 0.01             # list shares within 1 point of weight / total weight (SWRR: ±1 in 100)
 PICKUP = dt.timedelta(minutes=1)   # a due lead may wait this long for the hopper to claim it
 CALLBACK_BOUND = dt.timedelta(minutes=10)   # a due callback is dialed within this (owner free)
 IDLE_SAMPLES = 3                   # an operator unserved at 3 samples in a row (10 s) was waiting
@@ -206,7 +206,7 @@ def _check_callbacks(rules, by_lead, callbacks, day_end):
         elif first["started_at"] < cb["due_at"] + grace and first["outcome"] == "answered":
             assert first["operator_id"] == cb["operator_id"], f"callback {cb['id']} put through to someone else"
             owned_to_owner += 1
-    assert owned_to_owner >= 3 and campaign_wide >= 10, (owned_to_owner, campaign_wide)
+    assert owned_to_owner >= 5 and campaign_wide >= 20, (owned_to_owner, campaign_wide)
 
 
 def _check_abandons(result, attempts, campaign):
