@@ -2,14 +2,13 @@
 
     carrier (sim.carrier, a profile's population)  ◀── SIP ──  engine endpoint ── runner(s)
     operator team (profile [operators]: log-in offsets, wrap time, wrap-code mix)  ── desk API
+      phones: SIP phones REGISTER with the engine and answer the calls it bridges (phone_team.py)
+      desk:   people drive the desk directly; the desk connects them on reservation (no phone leg)
 
 With `virtual=True` everything runs on the simulator's in-memory network under trio's
 MockClock (the caller runs it with `sim.virtual.run_virtual`): a day passes in minutes.
-Otherwise real UDP on 127.0.0.1.
-
-Operators here drive the OperatorDesk directly (log in, wrap after a drawn time with a drawn
-code; the desk connects them on reservation). The simulator's own operator phones (REGISTER,
-auto-answer the bridged INVITE) plug in through the registrar and `SipBridge` when they exist.
+Otherwise real UDP on 127.0.0.1. The profile's `[network]` impairs either (profile_networks).
+`DayOptions.operators_via` picks the team: phones by default over real UDP, desk in virtual time.
 Answering machines are recognised by asking the carrier (`carrier.truth`): the simulator's
 oracle stands in for an answering-machine detector.
 """
