@@ -58,10 +58,11 @@ def run_one(operators: int, live: int, pacer: str, hours: float, seed: int, data
     started = time.perf_counter()
     report = run_virtual(_day, database_url, scenario_profile(live), options, seed=seed)
     return {"operators": operators, "live": live, "pacer": pacer, "hours": hours, "seed": seed,
-            "occupancy": report["occupancy"], "talk_min_per_op_hour": report["talk_minutes_per_operator_hour"],
+            "occupancy": report["day_occupancy"], "occupancy_with_drain": report["occupancy"], "talk_min_per_op_hour": report["talk_minutes_per_operator_hour"],
             "abandon_day": report["abandon_rate"], "abandon_worst_hour": report["worst_hour_abandon_rate"],
             "wait_per_call": report["operator_wait_per_call"], "calls": report["calls"],
             "live_answers": report["live_answers"], "audit_violations": report["audit_violations"],
+            "outcomes": report["outcomes"], "operator_seconds": report["operator_seconds"],
             "wall_seconds": round(time.perf_counter() - started, 1)}
 
 
