@@ -48,13 +48,50 @@ async def _day(database_url, profile, options):
         return await run_day(store, profile, options)
 
 
+class Timeline:
+    """Per-hour occupancy and abandon rate from the day's status ticks (every 5 virtual seconds).
+
+    Occupancy per hour = operators on a call or in wrap-up / operators logged in, averaged over
+    the hour's ticks (a sample, unlike the day figure, which is the desk's exact state clock);
+    abandon per hour = abandoned / (answered + abandoned) among the calls that ended in that hour
+    (the runner's counts; an answered call counts when it hangs up).
+    """
+
+    def __init__(self):
+        self.busy: dict[int, list[float]] = {}
+        self.settled: dict[int, list[int]] = {}     # hour -> cumulative [live, abandoned] at its end
+
+    def sample(self, status: dict) -> None:
+        hour = int(status["elapsed"] // 3600)
+        ops = status["operators"]
+        logged_in = sum(v for k, v in ops.items() if k != "logged_out")
+        if logged_in:
+            self.busy.setdefault(hour, []).append((ops.get("on_call", 0) + ops.get("wrap_up", 0)) / logged_in)
+        out = status["outcomes"]
+        self.settled[hour] = [out.get("answered", 0) + out.get("abandoned", 0), out.get("abandoned", 0)]
+
+    def hour_occupancy(self) -> list[float]:
+        return [statistics.fmean(self.busy[h]) for h in sorted(self.busy)]
+
+    def hour_abandon(self) -> list[float]:
+        rates, before = [], (0, 0)
+        for h in sorted(self.settled):
+            live, abandoned = self.settled[h]
+            n, a = live - before[0], abandoned - before[1]
+            rates.append(a / n if n else 0.0)
+            before = (live, abandoned)
+        return rates
+
+
 def run_one(operators: int, live: int, pacer: str, hours: float, seed: int, database_url=None) -> dict:
     from dialer.engine.loadtest import DayOptions
     from sim.virtual import run_virtual
 
     duration = hours * 3600
     options = DayOptions(operators=operators, duration=duration, pacing=pacer, seed=seed,
-                         leads=max(2000, int(operators * duration / 60 * 1.5)), virtual=True)
+                         leads=max(2000, int(operators * duration / 60 * 3)), virtual=True)
+    timeline = Timeline()
+    options.on_tick = timeline.sample
     started = time.perf_counter()
     report = run_virtual(_day, database_url, scenario_profile(live), options, seed=seed)
     return {"operators": operators, "live": live, "pacer": pacer, "hours": hours, "seed": seed,
@@ -62,6 +99,7 @@ def run_one(operators: int, live: int, pacer: str, hours: float, seed: int, data
             "abandon_day": report["abandon_rate"], "abandon_worst_hour": report["worst_hour_abandon_rate"],
             "wait_per_call": report["operator_wait_per_call"], "calls": report["calls"],
             "live_answers": report["live_answers"], "audit_violations": report["audit_violations"],
+            "hour_occupancy": timeline.hour_occupancy(), "hour_abandon": timeline.hour_abandon(),
             "outcomes": report["outcomes"], "operator_seconds": report["operator_seconds"],
             "wall_seconds": round(time.perf_counter() - started, 1)}
 
