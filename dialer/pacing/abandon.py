@@ -69,13 +69,19 @@ class AbandonController:
     * The aim itself is corrected by the day's budget (abandons above or below aim * live so far,
       spread over the next `budget_horizon` live answers), never above target - base margin, and
       by the last hour's budget against `hour_limit` (so the worst hour stays under ~5 %).
+    * A hard guard for the worst hour (`threshold_at`): when one more abandon would put the
+      rolling hour's count over `hour_cap` of the live answers an hour brings, the threshold drops
+      to its minimum (next to progressive) until old abandons leave the window. It matters for
+      small teams: 5 operators at 15 % live answer ~70 calls an hour, where 4 abandons are 5.7 %
+      and a rate-based aim reacts too late; a 20-operator team (~450 an hour) never reaches it.
     """
 
     def __init__(self, target: float = 0.03, base_margin: float = 0.001,
                  uncertainty_margin: float = 0.15, team_margin: float = 0.005,
                  hour_limit: float = 0.04, hour_horizon: float = 40.0, gain: float = 0.005,
                  initial_threshold: float = 0.01, min_threshold: float = 0.0005,
-                 max_threshold: float = 0.6, budget_horizon: float = 150.0):
+                 max_threshold: float = 0.6, budget_horizon: float = 150.0,
+                 hour_cap: float = 0.045):
         self.target = target
         self.base_margin = base_margin
         self.uncertainty_margin = uncertainty_margin
@@ -86,6 +92,8 @@ class AbandonController:
         self.min_threshold = min_threshold
         self.max_threshold = max_threshold
         self.budget_horizon = budget_horizon
+        self.hour_cap = hour_cap
+        self._first_settle: float | None = None
         self.log_threshold = math.log(initial_threshold)
         self.windows = AbandonWindows()
         self.operators = 20  # last seen team size, for the margin
@@ -110,7 +118,24 @@ class AbandonController:
         aim = min(aim, max(self.hour_limit + hour_slack, 0.3 * base))
         return aim
 
+    def hour_guard(self, now: float) -> bool:
+        """True while one more abandon would take the rolling hour over `hour_cap`."""
+        if self._first_settle is None:
+            return False
+        live, abandoned = self.windows.hour_counts(now)
+        # The live answers a whole hour brings: the day's pace (at least 10 minutes of it), or
+        # the window's own count once it is larger.
+        elapsed = max(now - self._first_settle, 600.0)
+        expected = max(live, self.windows.day_live * min(self.windows.hour / elapsed, 1.0))
+        return abandoned + 1 > self.hour_cap * expected
+
+    def threshold_at(self, now: float) -> float:
+        """The risk threshold to use at `now` (`threshold`, unless the hour guard holds)."""
+        return self.min_threshold if self.hour_guard(now) else self.threshold
+
     def settle(self, at: float, abandoned: bool) -> None:
+        if self._first_settle is None:
+            self._first_settle = at
         aim = self.aim(at)
         self.windows.record(at, abandoned)
         step = -(1.0 - aim) / aim if abandoned else 1.0

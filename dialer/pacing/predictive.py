@@ -179,7 +179,7 @@ class PredictivePacer(Pacer):
             return Decision(d.launch, f"progressive: fewer than {cfg.predictive_min_operators} operators",
                             d.dial_level)
         self.controller.operators = active
-        threshold = self.controller.threshold
+        threshold = self.controller.threshold_at(snap.now)
         room = self.line_cap(snap, 10**6)
         level_room = max(0, math.floor(cfg.max_dial_level * active) - snap.calls_without_operator
                          - len(snap.talking_since) - snap.reserved_operators)

@@ -68,3 +68,22 @@ def test_hot_hour_cuts_the_aim():
         c.windows.record(10000.0 + i, abandoned=(i % 10 == 0))   # 10 % in the last hour
     assert c.windows.day_rate < 0.01
     assert c.aim(10100.0) < calm * 0.6
+
+
+def test_hour_guard_stops_risky_dials_before_a_small_team_s_hour_passes_5_percent():
+    # ~70 live answers an hour (5 operators, 15 % live): 3 abandons in the last hour are the most
+    # one more may join without the hour going over the 4.5 % cap.
+    c = AbandonController(target=0.03)
+    for i in range(70):
+        c.settle(i * 51.0, abandoned=False)          # an hour of calm: 70 bridged
+    now = 70 * 51.0
+    assert not c.hour_guard(now) and c.threshold_at(now) == c.threshold
+    for k in range(3):
+        c.settle(now + k, abandoned=True)
+    assert c.hour_guard(now + 3)
+    assert c.threshold_at(now + 3) == c.min_threshold < c.threshold
+    # An hour later those abandons have left the window, the guard lets go.
+    later = now + 3700.0
+    for i in range(70):
+        c.settle(later - 3600 + i * 51.0, abandoned=False)
+    assert not c.hour_guard(later + 3)

@@ -1,7 +1,7 @@
 """A short day of the stand-alone call-centre model (virtual time, seeded) through the pacers.
 
-The engine + simulator version of this test belongs to the engine (issue 8); this one drives
-the pure pacers through the same interface so pacing regressions show up now.
+The engine + simulator version (a whole 8-hour day) is test_engine_day.py; this one drives the
+pure pacers through the same interface in a second, so pacing regressions show up early.
 """
 
 import sys
