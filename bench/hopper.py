@@ -176,12 +176,42 @@ async def add_rule_data(store, cid) -> None:
     print(f"  DNC and attempt rows added in {time.perf_counter() - t:.0f} s", flush=True)
 
 
-def summary(name: str, batches: list[float], claimed: int, elapsed: float) -> dict:
+class CpuMeter:
+    """CPU time spent by the database server's backends for this bench (from /proc: a
+    local server, readable by us) and by this process, between start() and stop(). On a
+    shared machine these say what a batch costs; wall times also say how busy it was."""
+
+    def __init__(self, store):
+        self.store = store
+
+    async def start(self):
+        self.pids = [r["pid"] for r in await self.store.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'")]
+        return self._server(), time.process_time()
+
+    async def stop(self, started):
+        server, client = self._server(), time.process_time()
+        return (None if server is None or started[0] is None else server - started[0]), client - started[1]
+
+    def _server(self):
+        try:
+            ticks = 0
+            for pid in self.pids:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime + stime
+            return ticks / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None  # a remote server, or not ours to read
+
+
+def summary(name: str, batches: list[float], claimed: int, elapsed: float, cpu=(None, 0.0)) -> dict:
     batches = sorted(batches)
     p99 = batches[min(len(batches) - 1, int(len(batches) * 0.99))] if batches else float("nan")
+    n = max(1, len(batches))
     return {"name": name, "rate": claimed / elapsed if elapsed else 0.0, "batches": len(batches),
             "p50_ms": statistics.median(batches) * 1000 if batches else float("nan"), "p99_ms": p99 * 1000,
-            "per_batch": claimed / max(1, len(batches))}
+            "per_batch": claimed / n, "server_cpu_ms": None if cpu[0] is None else cpu[0] / n * 1000,
+            "client_cpu_ms": cpu[1] / n * 1000}
 
 
 def full_gate(cid, setup, at) -> sql.Gate:
@@ -191,7 +221,7 @@ def full_gate(cid, setup, at) -> sql.Gate:
                     campaign["abandon_lockout"], campaign["max_daily_attempts_per_number"])
 
 
-async def run_claims(store, cid, setup, lists, seconds, node, at):
+async def run_claims(store, cid, setup, lists, seconds, node, at, meter):
     """`lists` (ListRequests) carry the cursors from run to run, as the Hopper keeps them."""
     gate = full_gate(cid, setup, at)
     lease_until = at + dt.timedelta(hours=1)
@@ -209,12 +239,13 @@ async def run_claims(store, cid, setup, lists, seconds, node, at):
 
     await claim_once()  # warm-up
     batches, claimed = [], 0
+    started = await meter.start()
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
         t = time.perf_counter()
         claimed += await claim_once()
         batches.append(time.perf_counter() - t)
-    result = summary("hopper claim", batches, claimed, time.perf_counter() - begin)
+    result = summary("hopper claim", batches, claimed, time.perf_counter() - begin, await meter.stop(started))
     await release(store, node, taken)
     return result
 
@@ -237,7 +268,7 @@ async def _plain_claim(conn, list_id, node, until, now, after, n):
     return [r["id"] for r in rows]
 
 
-async def run_reference(store, setup, cursors, batch, seconds, node, at):
+async def run_reference(store, setup, cursors, batch, seconds, node, at, meter):
     """The yardstick: the plainest SKIP LOCKED claim of `batch` leads from one list (by
     turns), with a cursor (kept in `cursors` from run to run), no rules at all."""
     lists = [l["id"] for l in setup["lists"]]
@@ -246,6 +277,7 @@ async def run_reference(store, setup, cursors, batch, seconds, node, at):
     until = at + dt.timedelta(hours=1)
     taken.append(await store.run(_plain_claim, lists[-1], node, until, at, cursors.get(lists[-1], 0), batch))
     cursors[lists[-1]] = max(taken[-1], default=cursors.get(lists[-1], 0))  # warm-up
+    started = await meter.start()
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
         lid = lists[i % len(lists)]
@@ -256,12 +288,13 @@ async def run_reference(store, setup, cursors, batch, seconds, node, at):
         claimed += len(ids)
         taken.append(ids)
         cursors[lid] = max(ids, default=cursors.get(lid, 0))
-    result = summary("reference plain claim", batches, claimed, time.perf_counter() - begin)
+    result = summary("reference plain claim", batches, claimed, time.perf_counter() - begin,
+                     await meter.stop(started))
     await release(store, node, taken)
     return result
 
 
-async def run_hopper(store, cid, take, seconds, node, at):
+async def run_hopper(store, cid, take, seconds, node, at, meter):
     # A new node each run (its cursors start at the top): it walks over nothing but
     # the leads other kinds hold for the length of their own run, which are released.
     hopper = Hopper(store, Clock(at), cid, node, lease=dt.timedelta(hours=1), min_batch=take * 2)
@@ -269,6 +302,7 @@ async def run_hopper(store, cid, take, seconds, node, at):
     for lead in hopper_batches[0]:
         hopper.done(lead.id)
     batches, claimed = [], 0
+    started = await meter.start()
     begin = time.perf_counter()
     while time.perf_counter() - begin < seconds:
         t = time.perf_counter()
@@ -278,10 +312,14 @@ async def run_hopper(store, cid, take, seconds, node, at):
         hopper_batches.append(got)
         for lead in got:  # as if each call ended at once: the hopper stops renewing its lease
             hopper.done(lead.id)
-    result = summary("Hopper.take", batches, claimed, time.perf_counter() - begin)
+    result = summary("Hopper.take", batches, claimed, time.perf_counter() - begin, await meter.stop(started))
     await hopper.release_all()
     await release(store, node, [[lead.id for lead in got] for got in hopper_batches])
     return result
+
+
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"
 
 
 async def main(args) -> None:
@@ -293,6 +331,7 @@ async def main(args) -> None:
             print(f"{len(setup['keys'])} window keys, {len(KeyWindows(setup['campaign'], setup['keys']).open_at(AT))}"
                   f" open at {AT.isoformat()}", flush=True)
             results: dict[str, list[dict]] = {}
+            meter = CpuMeter(store)
             # Each kind claims from its own third of every list (Hopper.take the first, as
             # a new node starts at the top; the hopper claim the second; the reference the
             # last), so no kind reads pages another kind's leases and releases just rewrote.
@@ -307,14 +346,15 @@ async def main(args) -> None:
                     node = f"bench-{run}-{kind}"
                     if kind == "reference":
                         r = await run_reference(store, setup, reference_cursors, args.per_list * LISTS,
-                                                args.seconds, node, AT)
+                                                args.seconds, node, AT, meter)
                     elif kind == "claim":
-                        r = await run_claims(store, cid, setup, claim_lists, args.seconds, node, AT)
+                        r = await run_claims(store, cid, setup, claim_lists, args.seconds, node, AT, meter)
                     else:
-                        r = await run_hopper(store, cid, args.take, args.seconds, node, AT)
+                        r = await run_hopper(store, cid, args.take, args.seconds, node, AT, meter)
                     results.setdefault(r["name"], []).append(r)
                     print(f"run {run + 1}: {r['name']:<22} {r['rate']:>9,.0f} leads/s  p50 {r['p50_ms']:6.1f} ms"
-                          f"  p99 {r['p99_ms']:6.1f} ms  ({r['batches']} batches of ~{r['per_batch']:.0f})",
+                          f"  p99 {r['p99_ms']:6.1f} ms  ({r['batches']} batches of ~{r['per_batch']:.0f};"
+                          f" CPU per batch: server {_ms(r['server_cpu_ms'])}, bench {_ms(r['client_cpu_ms'])})",
                           flush=True)
             print(f"\nmedian of {args.runs} runs of {args.seconds:g} s, {args.leads:,} leads, {LISTS} lists, "
                   f"{len(ZONES)} zones, load average {os.getloadavg()[0]:.1f}:")
@@ -324,8 +364,16 @@ async def main(args) -> None:
                 rate = statistics.median(r["rate"] for r in runs)
                 p99 = statistics.median(r["p99_ms"] for r in runs)
                 medians[name] = (rate, p99)
+                server = [r["server_cpu_ms"] for r in runs if r["server_cpu_ms"] is not None]
+                client = statistics.median(r["client_cpu_ms"] for r in runs)
+                per_batch = statistics.median(r["per_batch"] for r in runs)
+                # One batch after another with no wait for a CPU: server + bench CPU per batch.
+                bound = (f", CPU-bound {per_batch / (statistics.median(server) + client) * 1000:,.0f} leads/s"
+                         if server else "")
                 print(f"  {name:<22} {rate:>9,.0f} leads/s ({rate / ref:.2f}x reference)"
-                      f"  p50 {statistics.median(r['p50_ms'] for r in runs):6.1f} ms  p99 {p99:6.1f} ms")
+                      f"  p50 {statistics.median(r['p50_ms'] for r in runs):6.1f} ms  p99 {p99:6.1f} ms"
+                      f"  CPU per batch: server {_ms(statistics.median(server) if server else None)},"
+                      f" bench {_ms(client)}{bound}")
             rate, p99 = medians["hopper claim"]
             met = rate >= 20_000 and p99 <= 20.0
             print(f"issue 5 target (hopper claim >= 20,000 leads/s, p99 batch <= 20 ms, at 10 M leads): "
