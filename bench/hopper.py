@@ -364,15 +364,15 @@ async def main(args) -> None:
                 rate = statistics.median(r["rate"] for r in runs)
                 p99 = statistics.median(r["p99_ms"] for r in runs)
                 medians[name] = (rate, p99)
-                server = [r["server_cpu_ms"] for r in runs if r["server_cpu_ms"] is not None]
+                server_ms = [r["server_cpu_ms"] for r in runs if r["server_cpu_ms"] is not None]
                 client = statistics.median(r["client_cpu_ms"] for r in runs)
                 per_batch = statistics.median(r["per_batch"] for r in runs)
                 # One batch after another with no wait for a CPU: server + bench CPU per batch.
-                bound = (f", CPU-bound {per_batch / (statistics.median(server) + client) * 1000:,.0f} leads/s"
-                         if server else "")
+                bound = (f", CPU-bound {per_batch / (statistics.median(server_ms) + client) * 1000:,.0f} leads/s"
+                         if server_ms else "")
                 print(f"  {name:<22} {rate:>9,.0f} leads/s ({rate / ref:.2f}x reference)"
                       f"  p50 {statistics.median(r['p50_ms'] for r in runs):6.1f} ms  p99 {p99:6.1f} ms"
-                      f"  CPU per batch: server {_ms(statistics.median(server) if server else None)},"
+                      f"  CPU per batch: server {_ms(statistics.median(server_ms) if server_ms else None)},"
                       f" bench {_ms(client)}{bound}")
             rate, p99 = medians["hopper claim"]
             met = rate >= 20_000 and p99 <= 20.0

@@ -173,7 +173,7 @@ async def candidates(conn, gate: Gate, requests: list[ListRequest], modes: list[
         return by_list
     p = Params()
     sql = _ranked_sql(gate, requests, modes, callbacks, lock, p)
-    for row in await conn.fetch(f"{sql} SELECT * FROM chosen ORDER BY list_id, rn", *p.args):
+    for row in await conn.fetch(f"{sql} SELECT {_CHOSEN_COLUMNS} FROM chosen ORDER BY list_id, rn", *p.args):
         by_list[row["list_id"]].append(_row(row))
     return by_list
 
@@ -192,18 +192,23 @@ async def claim(conn, gate: Gate, owner: str, lease_until: dt.datetime, requests
     sql = _ranked_sql(gate, requests, modes, callbacks, True, p)
     rows = await conn.fetch(
         f"""{sql} UPDATE lead SET lease_owner = {p(owner, 'text')}, lease_expires_at = {p(lease_until, 'timestamptz')}
-            FROM chosen WHERE lead.id = chosen.id RETURNING chosen.*""", *p.args)
+            FROM chosen WHERE lead.id = chosen.id RETURNING {_CHOSEN_COLUMNS}""", *p.args)
     for row in sorted(rows, key=lambda r: (r["list_id"], r["rn"])):
         by_list[row["list_id"]].append(_row(row))
     return by_list
 
 
-_SORT_COLUMNS = frozenset(("kind", "k0", "k1", "k2", "k3", "kt", "kw", "ka", "kp", "rn", "want"))
+# What a claim hands back: the lead, its callback if any, what kind of candidate it was
+# and its rank in its list (not the sort columns: decoding them costs the client time).
+_CHOSEN_COLUMNS = ", ".join(
+    [f"chosen.{c.strip().removeprefix('l.')}" for c in LEAD_COLUMNS.split(",")]
+    + ["chosen.callback_id", "chosen.callback_operator", "chosen.callback_due", "chosen.kind", "chosen.rn"])
 
 
 def _row(row) -> dict:
-    out = {k: v for k, v in row.items() if k not in _SORT_COLUMNS}
-    kind = row["kind"]
+    out = dict(row)
+    kind = out.pop("kind")
+    del out["rn"]
     if kind == "due":
         out["_due"] = True
     elif kind == "fresh":
