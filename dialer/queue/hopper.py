@@ -69,15 +69,20 @@ class Hopper:
                  lease: dt.timedelta = dt.timedelta(seconds=120), seconds: float = 5.0, min_batch: int = 10,
                  setup_ttl: dt.timedelta = dt.timedelta(seconds=30),
                  dry_retry: dt.timedelta = dt.timedelta(seconds=5),
-                 rescan: dt.timedelta = dt.timedelta(seconds=30), rules=None, seed: int | None = None):
+                 rescan: dt.timedelta = dt.timedelta(seconds=120), rules=None, seed: int | None = None):
         self.store, self.clock, self.campaign_id, self.node = store, clock, campaign_id, node
         self.lease, self.seconds, self.min_batch = lease, seconds, min_batch
         self.setup_ttl, self.dry_retry, self.rescan, self.rules = setup_ttl, dry_retry, rescan, rules
-        # Fresh-lead scan cursors per (list, mode): claims start just past this node's
-        # last one, so leads it (or others) hold are not walked over on every refill.
-        # They start over from the top when the set of open windows changes and every
-        # `rescan`, which picks up leads released, expired or newly in their window.
+        # Scan cursors per (list, mode), for fresh leads (an id) and due leads
+        # (next_attempt_at, id): claims start just past this node's last one, so leads
+        # it (or others) hold, and leads that cannot be dialed yet (DNC, locked out,
+        # daily limit), are not walked over on every refill. Leads behind a cursor
+        # that may have become callable are picked up by moving cursors back: a
+        # (list, mode)'s when this node releases one of its leads; all of them when
+        # the set of open windows changes and every `rescan` (leases of dead nodes
+        # expire, lock-outs and daily limits end, DNC entries are removed).
         self._cursors: dict[tuple[int, str], int] = {}
+        self._due_cursors: dict[tuple[int, str], tuple[dt.datetime, int]] = {}
         self._cursor_basis: tuple[list[str], dt.datetime] | None = None
         self._random = random.Random(seed)
         self._setup: dict | None = None
@@ -138,6 +143,7 @@ class Hopper:
                 if plan:
                     self._absorb(plan[0], got, now)
                 ok = set(ok)
+                self._rewind(closed + [lead for lead in picked if lead.id not in ok])
                 self.stats["closed_at_take"] += len(closed)
                 self.stats["dnc_at_take"] += len(picked) - len(ok)
                 taken.extend(lead for lead in picked if lead.id in ok)
@@ -156,6 +162,7 @@ class Hopper:
         rest = [lead for lead in leads if lead not in closed]
         ok = set(await self.store.run(sql.recheck, self.campaign_id, self.node, now,
                                       [lead.id for lead in rest], [lead.id for lead in closed]))
+        self._rewind([lead for lead in leads if lead.id not in ok])
         for lead in leads:
             if lead.id not in ok:
                 self._in_flight.pop(lead.id, None)
@@ -168,8 +175,10 @@ class Hopper:
     async def release_all(self) -> int:
         """Give back every buffered lease (at shutdown). In-flight leads keep theirs:
         their calls' outcomes will clear them."""
-        ids = [lead.id for buf in self._buffers.values() for lead in buf]
+        released = [lead for buf in self._buffers.values() for lead in buf]
+        ids = [lead.id for lead in released]
         self._buffers.clear()
+        self._rewind(released)
         if not ids:
             return 0
         with trio.CancelScope(shield=True):
@@ -210,6 +219,7 @@ class Hopper:
             if list_id not in dialing:  # list switched off: hand its leads back
                 gone = [lead.id for lead in self._buffers.pop(list_id)]
                 await self.store.run(sql.release_leads, self.node, gone)
+                self._rewind_list(list_id)
 
     @property
     def _minute_exact(self) -> bool:
@@ -287,7 +297,8 @@ class Hopper:
                 pivots = {m: pivot for m in modes}
             else:
                 pivots = {m: self._cursors[lid, m] for m in modes if (lid, m) in self._cursors}
-            requests.append(sql.ListRequest(lid, strategy, max(level - have, 1), pivots))
+            due_after = {m: self._due_cursors[lid, m] for m in modes if (lid, m) in self._due_cursors}
+            requests.append(sql.ListRequest(lid, strategy, max(level - have, 1), pivots, due_after))
         if not requests:
             return None
         campaign = self._setup["campaign"]
@@ -295,8 +306,10 @@ class Hopper:
         if (self._cursor_basis is None or self._cursor_basis[0] != open_keys
                 or now - self._cursor_basis[1] >= self.rescan):
             self._cursors.clear()
+            self._due_cursors.clear()
             self._cursor_basis = (open_keys, now)
             for request in requests:
+                request.due_after = {}
                 if request.strategy != "random":
                     request.pivots = {}
         gate = sql.Gate(self.campaign_id, now, self._setup["auto_statuses"], open_keys,
@@ -325,19 +338,34 @@ class Hopper:
             self.stats["claimed"] += len(rows)
 
     def _move_cursors(self, request: sql.ListRequest, rows: list[dict]) -> None:
-        if request.strategy == "random":
-            return
-        by_mode: dict[str, list[int]] = {}
+        """Move each (list, mode)'s cursors just past the leads this claim leased. The
+        leased ones of a (list, mode) are the first of its scan, so nothing callable is
+        left behind; a list that came up short keeps its cursors (what it walked over
+        could not be dialed: going back to the top would walk it again on every refill)."""
         for row in rows:
-            if row.get("_fresh"):
-                by_mode.setdefault(row["call_mode"], []).append(row["id"])
-        for mode in (m.name for m in self._setup["modes"]):
-            ids = by_mode.get(mode)
-            if ids:
+            key = (request.list_id, row["call_mode"])
+            if row.get("_due"):
+                at = (row["next_attempt_at"], row["id"])
+                if key not in self._due_cursors or at > self._due_cursors[key]:
+                    self._due_cursors[key] = at
+            elif row.get("_fresh") and request.strategy != "random":
                 # newest scans downwards: below the smallest id taken; the others upwards.
-                self._cursors[request.list_id, mode] = min(ids) if request.strategy == "newest" else max(ids) + 1
-            elif len(rows) < request.want:
-                self._cursors.pop((request.list_id, mode), None)
+                if request.strategy == "newest":
+                    self._cursors[key] = min(row["id"], self._cursors.get(key, row["id"]))
+                else:
+                    self._cursors[key] = max(row["id"] + 1, self._cursors.get(key, 0))
+
+    def _rewind(self, leads: Iterable[LeadToDial]) -> None:
+        """Leads this node hands back are callable again (or soon): scan their (list,
+        mode) from the top on the next claim."""
+        for lead in leads:
+            self._cursors.pop((lead.list_id, lead.call_mode), None)
+            self._due_cursors.pop((lead.list_id, lead.call_mode), None)
+
+    def _rewind_list(self, list_id: int) -> None:
+        for cursors in (self._cursors, self._due_cursors):
+            for key in [k for k in cursors if k[0] == list_id]:
+                del cursors[key]
 
     def _lead(self, row: dict, lease_until: dt.datetime) -> LeadToDial:
         return LeadToDial(
