@@ -209,8 +209,11 @@ class CampaignRunner:
             leads = [lead for lead in leads if lead.id not in self._leads_in_flight]
             if leads:
                 launched.append((leads, await self.journal.start_in(conn, self._starts(leads))))
+            await ride(conn)    # the queued endings ride this crossing (journal.riding)
 
-        await self.hopper.take(want, ready_ids, then=attempt_rows)
+        async with self.journal.riding() as ride:
+            await self.hopper.take(want, ready_ids, then=attempt_rows)
+            ride.committed()
         if self.metrics is not None:
             self.metrics.hopper_depth.labels(self.name).set(self.hopper.buffered())
         for leads, ids in launched:
