@@ -44,6 +44,23 @@ def count_crossings() -> None:
     Store._cross = counted
 
 
+ROUND_TRIPS = [0]
+
+
+def count_round_trips() -> None:
+    """Count writes to PostgreSQL's sockets (asyncpg sends a query's messages in one write, and
+    waits for the answer: one write is about one round trip)."""
+    import asyncio.selector_events as se
+
+    original = se._SelectorSocketTransport.write
+
+    def counted(self, data):
+        ROUND_TRIPS[0] += 1
+        return original(self, data)
+
+    se._SelectorSocketTransport.write = counted
+
+
 async def _run(args, profile, options):
     from dialer.cli.loadtest import _fresh_store
     from dialer.engine.loadtest import run_day
@@ -51,6 +68,7 @@ async def _run(args, profile, options):
     async with _fresh_store(args.database_url) as store:
         CROSSINGS.clear()
         CROSS_WALL.clear()
+        ROUND_TRIPS[0] = 0
         started = time.perf_counter()
         cpu = time.process_time()
         report = await run_day(store, profile, options)
@@ -76,6 +94,7 @@ def main() -> None:
     p.add_argument("--cprofile", default=None, help="write a cProfile dump here")
     args = p.parse_args()
     count_crossings()
+    count_round_trips()
     profile = load_profile(args.profile)
     duration = args.hours * 3600
     options = DayOptions(operators=args.operators, duration=duration, pacing=args.pacing, seed=args.seed,
@@ -92,7 +111,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     out = {k: report[k] for k in ("calls", "outcomes", "live_answers", "abandon_rate", "worst_hour_abandon_rate",
                                   "occupancy", "talk_minutes_per_operator_hour", "audit_violations",
-                                  "audit_by_rule", "dials_per_list")}
+                                  "audit_by_rule", "dials_per_list", "journal")}
     out.update(round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
                profile=Path(args.profile).name,
                wall_seconds=round(wall, 2), day_wall_seconds=round(report["day_wall_seconds"], 2),
@@ -100,6 +119,8 @@ def main() -> None:
                crossings=sum(CROSSINGS.values()),
                crossings_per_call=round(sum(CROSSINGS.values()) / max(1, report["calls"]), 2),
                crossing_wall_seconds=round(sum(CROSS_WALL.values()), 2),
+               db_round_trips=ROUND_TRIPS[0],
+               db_round_trips_per_call=round(ROUND_TRIPS[0] / max(1, report["calls"]), 2),
                by_unit={k: [v, round(CROSS_WALL[k], 2)] for k, v in CROSSINGS.most_common(12)},
                maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     print(json.dumps(out, indent=1, default=str))
