@@ -51,6 +51,7 @@ class CallJournal:
         self._flushing = trio.Lock()      # endings are stored in the order they were queued
         self.crossings = 0
         self.rides = 0                    # flushes that rode a launch round's crossing
+        self._due = False                 # the queue has waited its interval: a round may carry it
         self.finished = 0
 
     async def start(self, starts: Sequence[Any]) -> list[int]:
@@ -95,15 +96,19 @@ class CallJournal:
                 await self._wake.wait()
                 self._wake = trio.Event()
                 if len(self._pending) < self._max_batch:
-                    rides = self.rides
                     with trio.move_on_after(self._interval):
                         await self._hurry.wait()
-                    if self.rides != rides and not self._hurry.is_set():
-                        # A launch round carried what was queued; what came since waits its
-                        # own interval (most of it will ride the next round too).
-                        if self._pending or self._later:
-                            self._wake.set()
-                        continue
+                    if not self._hurry.is_set():
+                        # Due. The next launch round may carry them (journal.riding: one crossing
+                        # fewer); it gets one more interval to come, then we cross ourselves.
+                        rides = self.rides
+                        self._due = True
+                        with trio.move_on_after(self._interval):
+                            await self._hurry.wait()
+                        if self.rides != rides and not self._hurry.is_set():
+                            if self._pending or self._later:
+                                self._wake.set()       # queued since the ride: their own interval
+                            continue
                 self._hurry = trio.Event()
                 await self.flush()
         finally:
@@ -123,6 +128,7 @@ class CallJournal:
                 else:
                     results = await self._timed(self._finish_unit, batch)
                 self._finished(batch, results)
+            self._due = False
             self._idle.set()
 
     async def _endings_and_later(self, conn, batch: list, later: list):
@@ -163,7 +169,9 @@ class CallJournal:
         while a ride holds the journal."""
         async with self._flushing:
             ride = _Ride(self)
-            if (self._pending or self._later) and len(self._pending) <= self._max_batch:
+            # Only endings that have waited their interval: a ride costs statements (the endings'
+            # own, a savepoint), so they ride in batches as big as the flusher's.
+            if self._due and (self._pending or self._later) and len(self._pending) <= self._max_batch:
                 ride.batch, self._pending = self._pending, []
                 ride.later, self._later = self._later, []
             try:
@@ -179,6 +187,7 @@ class CallJournal:
                     self._pending[:0] = ride.batch
                     self._later[:0] = ride.later
                 if not self._pending and not self._later:
+                    self._due = False
                     self._idle.set()
 
     def _finished(self, batch: list, results) -> None:
