@@ -3,7 +3,8 @@
 `apply_wrap` costs about seven round trips per wrap (lock the lead, rules, operator check,
 lead update, attempt check, attempt update, note; two more for a callback). When many wraps
 are stored together (the journal's flush in `dialer loadtest`: `journal.later(...,
-batch=apply_wraps)`) the same work for all of them takes about eight statements in all. Each
+batch=apply_wraps)`) the same work for all of them takes four: lock the leads, the rules, the
+operators and attempts named, and every write in one statement. Each
 wrap's decision is the same pure function (`after_wrap`) on the same locked lead row, so the
 result is what applying them one by one would give.
 
@@ -50,10 +51,16 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
             raise NotFound(f"no lead with id {lead_id}")
     rules = await load_rules(conn, sorted({lead["campaign_id"] for lead in leads.values()}))
     people = {who for w in items for who in (w.get("operator_id"), w.get("callback_owner")) if who is not None}
-    known = {r["id"] for r in await conn.fetch("SELECT id FROM operator WHERE id = ANY($1::bigint[])",
-                                               sorted(people))} if people else set()
-    attempts = {r["id"]: r["lead_id"] for r in await conn.fetch(
-        "SELECT id, lead_id FROM attempt WHERE id = ANY($1::bigint[])", [w["attempt_id"] for w in items])}
+    # The operators and attempts named, checked in one query.
+    known, attempts = set(), {}
+    for r in await conn.fetch(
+            "SELECT id, NULL::bigint AS lead_id FROM operator WHERE id = ANY($1::bigint[]) "
+            "UNION ALL SELECT id, lead_id FROM attempt WHERE id = ANY($2::bigint[])",
+            sorted(people), [w["attempt_id"] for w in items]):
+        if r["lead_id"] is None:
+            known.add(r["id"])
+        else:
+            attempts[r["id"]] = r["lead_id"]
 
     decided = []
     for w in items:
@@ -73,58 +80,58 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
             raise NotFound(f"no attempt {w['attempt_id']} on lead {lead['id']}")
         decided.append((w, lead, result))
 
-    await conn.execute(
-        """UPDATE lead SET wrap_code = u.wrap_code, status = u.status, call_mode = u.call_mode,
-               completed = u.completed, next_attempt_at = u.next_at,
-               contact_status = coalesce(u.contact_status, lead.contact_status), updated_at = u.now
-           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[],
-                       $7::text[], $8::timestamptz[])
-                AS u(id, wrap_code, status, call_mode, completed, next_at, contact_status, now)
-           WHERE lead.id = u.id""",
-        *_columns([(lead["id"], res.wrap_code, res.status, res.call_mode, res.completed, res.next_attempt_at,
-                    res.contact_status, w["now"]) for w, lead, res in decided]))
-    await conn.execute(
-        """UPDATE attempt SET wrap_code = u.wrap_code, operator_id = coalesce(u.operator_id, attempt.operator_id),
-               notes = CASE WHEN u.note IS NULL THEN attempt.notes ELSE concat_ws('; ', attempt.notes, u.note) END
-           FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[]) AS u(id, wrap_code, operator_id, note)
-           WHERE attempt.id = u.id""",
-        *_columns([(w["attempt_id"], res.wrap_code, w.get("operator_id"), w.get("note"))
-                   for w, lead, res in decided]))
+    leads_u = [(lead["id"], res.wrap_code, res.status, res.call_mode, res.completed, res.next_attempt_at,
+                res.contact_status, w["now"]) for w, lead, res in decided]
+    attempts_u = [(w["attempt_id"], res.wrap_code, w.get("operator_id"), w.get("note")) for w, lead, res in decided]
+    # The caller's time (virtual under the simulator), not the server's: as apply_wrap.
     dnc = [(lead["phone"], lead["campaign_id"], f"wrap {res.wrap_code} lead {lead['id']}", w["now"])
            for w, lead, res in decided if res.adds_dnc]
-    if dnc:
-        # The caller's time (virtual under the simulator), not the server's: as apply_wrap.
-        await conn.execute(
-            "INSERT INTO dnc (phone, campaign_id, source, added_at) "
-            "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[]) "
-            "ON CONFLICT (phone, coalesce(campaign_id, 0)) DO NOTHING", *_columns(dnc))
-    callback_ids: dict[int, int] = {}
     calls_back = [(lead["id"], lead["campaign_id"], res.callback_at, w.get("callback_owner"), w.get("note"),
                    w["now"]) for w, lead, res in decided if res.callback_at is not None]
-    if calls_back:
-        # A new callback replaces any still open for its lead (the UPDATE does not see the rows
-        # the INSERT adds: one statement, one snapshot). Ids drawn up front, as start_attempts.
-        rows = await conn.fetch(
-            """WITH input AS (
-                   SELECT nextval(pg_get_serial_sequence('callback', 'id')) AS id, u.*
-                   FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::bigint[], $5::text[],
-                               $6::timestamptz[]) AS u(lead_id, campaign_id, due_at, operator_id, note, now)),
-               closed AS (
-                   UPDATE callback SET done_at = input.now FROM input
-                   WHERE callback.lead_id = input.lead_id AND callback.done_at IS NULL),
-               inserted AS (
-                   INSERT INTO callback (id, lead_id, campaign_id, due_at, operator_id, note, created_at)
-                   SELECT id, lead_id, campaign_id, due_at, operator_id, note, now FROM input RETURNING id)
-               SELECT input.id, input.lead_id FROM input JOIN inserted USING (id)""",
-            *_columns(calls_back))
-        callback_ids = {r["lead_id"]: r["id"] for r in rows}
-    await conn.execute(
-        "INSERT INTO lead_note (lead_id, author, kind, body, created_at) "
-        "SELECT u.lead_id, u.author, 'wrap', u.body, u.now "
-        "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY "
-        "AS u(lead_id, author, body, now, ord) ORDER BY u.ord",
-        *_columns([(lead["id"], w["author"], f"wrap {res.wrap_code}" + (f": {w['note']}" if w.get("note") else ""),
-                    w["now"]) for w, lead, res in decided]))
+    notes = [(lead["id"], w["author"], f"wrap {res.wrap_code}" + (f": {w['note']}" if w.get("note") else ""),
+              w["now"]) for w, lead, res in decided]
+    # Every write in ONE statement (one round trip). Its parts see one snapshot: the callback
+    # UPDATE closes the lead's open callbacks, not the ones the INSERT beside it adds (a new
+    # callback replaces any still open, as in apply_wrap). Callback ids are drawn up front
+    # (as start_attempts does) so each comes back with its lead.
+    rows = await conn.fetch(
+        """WITH lead_u AS (
+               UPDATE lead SET wrap_code = u.wrap_code, status = u.status, call_mode = u.call_mode,
+                   completed = u.completed, next_attempt_at = u.next_at,
+                   contact_status = coalesce(u.contact_status, lead.contact_status), updated_at = u.now
+               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[],
+                           $7::text[], $8::timestamptz[])
+                    AS u(id, wrap_code, status, call_mode, completed, next_at, contact_status, now)
+               WHERE lead.id = u.id),
+           attempt_u AS (
+               UPDATE attempt SET wrap_code = u.wrap_code, operator_id = coalesce(u.operator_id, attempt.operator_id),
+                   notes = CASE WHEN u.note IS NULL THEN attempt.notes
+                                ELSE concat_ws('; ', attempt.notes, u.note) END
+               FROM unnest($9::bigint[], $10::text[], $11::bigint[], $12::text[]) AS u(id, wrap_code, operator_id, note)
+               WHERE attempt.id = u.id),
+           dnc_i AS (
+               INSERT INTO dnc (phone, campaign_id, source, added_at)
+               SELECT * FROM unnest($13::text[], $14::bigint[], $15::text[], $16::timestamptz[])
+               ON CONFLICT (phone, coalesce(campaign_id, 0)) DO NOTHING),
+           note_i AS (
+               INSERT INTO lead_note (lead_id, author, kind, body, created_at)
+               SELECT u.lead_id, u.author, 'wrap', u.body, u.now
+               FROM unnest($17::bigint[], $18::text[], $19::text[], $20::timestamptz[]) WITH ORDINALITY
+                    AS u(lead_id, author, body, now, ord) ORDER BY u.ord),
+           cb AS (
+               SELECT nextval(pg_get_serial_sequence('callback', 'id')) AS id, u.*
+               FROM unnest($21::bigint[], $22::bigint[], $23::timestamptz[], $24::bigint[], $25::text[],
+                           $26::timestamptz[]) AS u(lead_id, campaign_id, due_at, operator_id, note, now)),
+           cb_closed AS (
+               UPDATE callback SET done_at = cb.now FROM cb
+               WHERE callback.lead_id = cb.lead_id AND callback.done_at IS NULL),
+           cb_i AS (
+               INSERT INTO callback (id, lead_id, campaign_id, due_at, operator_id, note, created_at)
+               SELECT id, lead_id, campaign_id, due_at, operator_id, note, now FROM cb RETURNING id)
+           SELECT cb.id, cb.lead_id FROM cb JOIN cb_i USING (id)""",
+        *_columns(leads_u, 8), *_columns(attempts_u, 4), *_columns(dnc, 4), *_columns(notes, 4),
+        *_columns(calls_back, 6))
+    callback_ids = {r["lead_id"]: r["id"] for r in rows}
     return [{"lead_id": lead["id"], "wrap_code": res.wrap_code, "status": res.status, "call_mode": res.call_mode,
              "completed": res.completed, "next_attempt_at": res.next_attempt_at,
              "contact_status": res.contact_status, "added_dnc": res.adds_dnc,
@@ -141,5 +148,6 @@ async def apply_wrap_kw(conn, kw: dict) -> dict:
     return await apply_wrap(conn, kw.pop("lead_id"), kw.pop("code"), **kw)
 
 
-def _columns(rows: list[tuple]) -> list[list]:
-    return [list(c) for c in zip(*rows)]
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows as `width` column arrays (empty arrays for no rows: unnest then yields nothing)."""
+    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
