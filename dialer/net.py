@@ -17,6 +17,9 @@ Address = tuple[str, int]
 
 # Large kernel buffers: at thousands of calls/s the default 64-208 KB receive
 # buffer overflows, drops become retransmissions and throughput collapses.
+# `UdpNetwork(buffer_bytes=...)` changes it. The kernel caps the request at
+# net.core.rmem_max / wmem_max (often 208 KB; raise them with sysctl on a busy
+# dialer); `UdpSocket.buffer_bytes()` says what was granted.
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 MAX_DATAGRAM = 65535
 
@@ -102,12 +105,21 @@ class UdpSocket:
                 continue  # ICMP error for an earlier send; not a datagram
             return data, address[:2]
 
+    def buffer_bytes(self) -> tuple[int, int]:
+        """(receive, send) kernel buffer sizes granted, as the kernel reports them
+        (Linux doubles the request for its own bookkeeping)."""
+        return (self._sock.getsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_RCVBUF),
+                self._sock.getsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_SNDBUF))
+
     def close(self) -> None:
         self._sock.close()
 
 
 class UdpNetwork:
-    """Real UDP sockets."""
+    """Real UDP sockets, with `buffer_bytes` asked for each kernel buffer (receive, send)."""
+
+    def __init__(self, buffer_bytes: int = SOCKET_BUFFER_BYTES):
+        self.buffer_bytes = buffer_bytes
 
     async def bind(self, host: str = "127.0.0.1", port: int = 0) -> UdpSocket:
         raw = _stdlib_socket.socket(_stdlib_socket.AF_INET, _stdlib_socket.SOCK_DGRAM)
@@ -115,7 +127,7 @@ class UdpNetwork:
         sock = trio.socket.from_stdlib_socket(raw)
         for option in (_stdlib_socket.SO_RCVBUF, _stdlib_socket.SO_SNDBUF):
             try:
-                sock.setsockopt(_stdlib_socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
+                sock.setsockopt(_stdlib_socket.SOL_SOCKET, option, self.buffer_bytes)
             except OSError:
                 pass
         await sock.bind((host, port))

@@ -234,3 +234,21 @@ class LossySocket:
 
     def close(self) -> None:
         self._sock.close()
+
+
+
+def profile_networks(config, *, virtual: bool, seed: int | str | None = 0):
+    """(the dialer's network, the carrier's network) for a profile's `[network]` table.
+
+    Virtual time: one in-memory network with the profile's loss, latency and jitter, for
+    every socket (the operator phones' too). Real UDP: real sockets; the carrier's are wrapped
+    in `LossyNetwork` with the profile's loss, so each datagram between the dialer and the
+    carrier is dropped with that chance exactly once (it drops on send and on receive, and
+    every datagram the carrier handles passes one of the two). Latency and jitter are not
+    simulated on real sockets (see LossyNetwork)."""
+    if virtual:
+        network = MemoryNetwork.from_config(config, seed=seed)
+        return network, network
+    from dialer.net import UdpNetwork
+
+    return UdpNetwork(), (LossyNetwork(UdpNetwork(), config.loss, seed=seed) if config.loss else UdpNetwork())

@@ -1,4 +1,5 @@
-"""`dialer loadtest --profile FILE [--operators N] [--duration 8h] [--virtual] [--pacing MODE] [--seed S] [--json]`
+"""`dialer loadtest --profile FILE [--operators N] [--duration 8h] [--virtual] [--pacing MODE] [--seed S]
+[--operators-via desk|phones] [--json]`
 
 Engine + simulator against a fresh database (created beside the configured one and dropped
 afterwards): in-memory network and virtual time with `--virtual`, real UDP on 127.0.0.1
@@ -28,6 +29,10 @@ def register(sub) -> None:
                    choices=["progressive", "power", "predictive", "adaptive"])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--leads", type=int, default=None, help="leads to generate (default: enough for the run)")
+    p.add_argument("--operators-via", choices=["desk", "phones"], default=None,
+                   help="phones: simulated SIP phones register and take bridged calls; desk: operators "
+                        "drive the operator API with no phone leg (default: phones over real UDP, "
+                        "desk with --virtual)")
     add_json_flag(p)
     p.set_defaults(func=_loadtest)
 
@@ -54,7 +59,7 @@ def _loadtest(args) -> int:
         raise CliError("--operators: at least 1")
     leads = args.leads or max(2000, int(operators * duration / 60 * 1.5))
     options = DayOptions(operators=operators, duration=duration, pacing=args.pacing, seed=args.seed,
-                         leads=leads, virtual=args.virtual)
+                         leads=leads, virtual=args.virtual, operators_via=args.operators_via)
     started = time.perf_counter()
     if args.virtual:
         from sim.virtual import run_virtual

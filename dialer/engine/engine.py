@@ -30,7 +30,7 @@ from .bridge import SipBridge, SipPlacer
 from .compat import Hopper, finish_attempts, finish_unknown, make_pacer, start_attempts
 from .journal import CallJournal
 from .metrics import EngineMetrics
-from .operators import OperatorDesk
+from .operators import OperatorDesk, callback_owner
 from .registrar import Registrar
 from .runner import CampaignRunner, RunnerSettings
 
@@ -151,13 +151,10 @@ class Engine:
             return
         # The call's own ending (lead → ANSWERED) must be stored before the wrap moves the lead on.
         await self.journal.drained()
-        # A callback is the operator's own unless the desk said otherwise (the web's
-        # "only me" box sends callback_owner: an operator id, or None for campaign-wide).
-        owner = call.extra["callback_owner"] if "callback_owner" in call.extra else op.id
-        await self.store.run(functools.partial(apply_wrap, lead_id=call.lead_id, code=code, now=self.clock.now(), author=op.name,
-                             operator_id=op.id, note=notes, callback_at=callback_at,
-                             callback_owner=owner if callback_at is not None else None,
-                             attempt_id=call.attempt_id))
+        await self.store.run(functools.partial(
+            apply_wrap, lead_id=call.lead_id, code=code, now=self.clock.now(), author=op.name,
+            operator_id=op.id, note=notes, callback_at=callback_at,
+            callback_owner=callback_owner(op, call, callback_at), attempt_id=call.attempt_id))
 
     async def _trunk_gauges(self) -> None:
         last: dict[str, int] = {}

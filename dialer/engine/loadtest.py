@@ -2,14 +2,13 @@
 
     carrier (sim.carrier, a profile's population)  ◀── SIP ──  engine endpoint ── runner(s)
     operator team (profile [operators]: log-in offsets, wrap time, wrap-code mix)  ── desk API
+      phones: SIP phones REGISTER with the engine and answer the calls it bridges (phone_team.py)
+      desk:   people drive the desk directly; the desk connects them on reservation (no phone leg)
 
 With `virtual=True` everything runs on the simulator's in-memory network under trio's
 MockClock (the caller runs it with `sim.virtual.run_virtual`): a day passes in minutes.
-Otherwise real UDP on 127.0.0.1.
-
-Operators here drive the OperatorDesk directly (log in, wrap after a drawn time with a drawn
-code; the desk connects them on reservation). The simulator's own operator phones (REGISTER,
-auto-answer the bridged INVITE) plug in through the registrar and `SipBridge` when they exist.
+Otherwise real UDP on 127.0.0.1. The profile's `[network]` impairs either (profile_networks).
+`DayOptions.operators_via` picks the team: phones by default over real UDP, desk in virtual time.
 Answering machines are recognised by asking the carrier (`carrier.truth`): the simulator's
 oracle stands in for an answering-machine detector.
 """
@@ -25,6 +24,8 @@ import random
 import trio
 
 from dialer.clock import Clock
+
+from .sim_wraps import CallbackPlan
 
 US_ZONES = [("America/New_York", "NY", "212"), ("America/Chicago", "IL", "312"),
             ("America/Denver", "CO", "303"), ("America/Los_Angeles", "CA", "213"),
@@ -50,6 +51,17 @@ class DayOptions:
     # Launch rounds at most every 0.25 s (VICIdial decides once a second): a round is a crossing, and
     # in virtual time each crossing is wall time; the pacer still sees every event.
     round_gap: float = 0.25
+    # "phones": the simulator's SIP phones register with the engine's registrar and take bridged
+    # calls (phone_team.py); "desk": people drive the desk directly, no phone leg. None: phones
+    # over real UDP, desk in virtual time.
+    operators_via: str | None = None
+    callbacks: CallbackPlan = dataclasses.field(default_factory=CallbackPlan)   # sim_wraps.py
+
+    def via(self) -> str:
+        via = self.operators_via or ("desk" if self.virtual else "phones")
+        if via not in ("desk", "phones"):
+            raise ValueError(f"operators via {via!r}: desk or phones")
+        return via
 
 
 async def seed_campaign(store, name: str, leads: int, seed: int, pacing: str) -> dict:
@@ -80,22 +92,23 @@ async def seed_campaign(store, name: str, leads: int, seed: int, pacing: str) ->
 async def run_day(store, profile, options: DayOptions) -> dict:
     """Seed, dial for `duration`, drain, and report (the loadtest report as a dict)."""
     from dialer.config.model import PacingConfig
-    from dialer.net import UdpNetwork
     from dialer.sip.endpoint import open_endpoint
     from dialer.sip.trunk import Trunk, TrunkPool
     from dialer.store.wrap_batch import apply_wrap_kw, apply_wraps
     from dialer.store.operators import create_operators
     from dialer.store.rules import load_rules
     from sim.carrier import Carrier, serve_carrier
-    from sim.network import MemoryNetwork
+    from sim.network import profile_networks
 
     from .audit import run_audit
     from .bridge import SipPlacer
     from .compat import Hopper, finish_attempts, make_pacer, start_attempts
     from .journal import CallJournal
     from .metrics import EngineMetrics
-    from .operators import OperatorDesk, OperatorState
+    from .operators import OperatorDesk, OperatorState, callback_owner
+    from .phone_team import PhoneTeam
     from .runner import CampaignRunner, RunnerSettings
+    from .sim_wraps import SimWraps
 
     campaign = await seed_campaign(store, options.campaign, options.leads, options.seed, options.pacing)
     rows = await store.run(create_operators, [{"name": f"{options.campaign}-op{i + 1:03d}"}
@@ -108,7 +121,9 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     journal = CallJournal(store, start_attempts, finish_attempts, metrics=metrics,
                           flush_interval=options.journal_interval)
 
-    known_codes = set((await store.run(load_rules, [campaign["id"]]))[campaign["id"]].wrap_codes)
+    rules = (await store.run(load_rules, [campaign["id"]]))[campaign["id"]]
+    known_codes = set(rules.wrap_codes)
+    wraps = SimWraps(clock, rules, options.callbacks, seed=options.seed)
 
     async def store_wrap(op, call, code, notes, callback_at):
         # The simulated operator does not wait for the store: the wrap is queued behind its call's
@@ -117,13 +132,16 @@ async def run_day(store, profile, options: DayOptions) -> dict:
         # The wraps of one flush are stored together (`apply_wraps`: a few statements for all).
         journal.later(apply_wrap_kw, dict(lead_id=call.lead_id, code=code, now=clock.now(), author=op.name,
                                           operator_id=op.id, note=notes, callback_at=callback_at,
-                                          attempt_id=call.attempt_id), batch=apply_wraps)
+                                          attempt_id=call.attempt_id,
+                                          callback_owner=callback_owner(op, call, callback_at)),
+                      batch=apply_wraps)
 
     desk = OperatorDesk(on_wrap=store_wrap, listeners=[metrics.operator_moved])
     for row in rows:
         desk.add(row["id"], row["name"])
     metrics.operators_present(desk.counts())
-    network = MemoryNetwork(seed=options.seed) if options.virtual else UdpNetwork()
+    network, carrier_network = profile_networks(profile.network, virtual=options.virtual, seed=options.seed)
+    phones = PhoneTeam(desk, rows, profile, wraps, seed=options.seed) if options.via() == "phones" else None
     carrier = Carrier(profile, seed=options.seed)
     rng = random.Random(options.seed)
     team_cfg = profile.operators
@@ -151,15 +169,16 @@ async def run_day(store, profile, options: DayOptions) -> dict:
             wrapping[op.id] = trio.Event()
             await trio.sleep(max(0.0, team_cfg.wrap.dist.sample(rng)))
             code = rng.choices([c for c, _ in codes], [w for _, w in codes])[0] if codes else "NI"
-            callback = clock.now() + dt.timedelta(hours=2) if code == "CALLBK" else None
+            code, callback = wraps.choose(op, code)
             try:
                 await desk.wrap(name, code, None, callback)
             except Exception:            # a code this campaign does not know: the plain one
                 await desk.wrap(name, "NI")
 
     async with trio.open_nursery() as nursery:
-        carrier_ep = await nursery.start(serve_carrier, network, "127.0.0.1", 0, carrier)
-        async with open_endpoint(network, "127.0.0.1", 0) as endpoint:
+        carrier_ep = await nursery.start(serve_carrier, carrier_network, "127.0.0.1", 0, carrier)
+        async with open_endpoint(network, "127.0.0.1", 0,
+                                 on_request=phones.on_request if phones else None) as endpoint:
             pool = TrunkPool([Trunk("sim-carrier", *carrier_ep.local_address)])
             pacing_cfg = PacingConfig()
             runner = CampaignRunner(
@@ -167,12 +186,16 @@ async def run_day(store, profile, options: DayOptions) -> dict:
                 pacer=make_pacer(options.pacing, pacing_cfg), placer=SipPlacer(endpoint, pool), desk=desk,
                 metrics=metrics, settings=RunnerSettings(node="loadtest", drain_timeout=300,
                                                               round_gap=options.round_gap),
-                classify=lambda call: "machine" if carrier.truth(call.call_id) == "machine" else "live")
+                classify=lambda call: "machine" if carrier.truth(call.call_id) == "machine" else "live",
+                bridge=phones.make_bridge(endpoint) if phones else None)
             await nursery.start(journal.run)
             team = trio.CancelScope()
 
             async def run_team():
                 with team:
+                    if phones:          # the phones' own people log in, answer and wrap
+                        await phones.run(network, "127.0.0.1", endpoint.local_address)
+                        return
                     async with trio.open_nursery() as t:
                         for row in rows:
                             t.start_soon(operator, row["name"], max(0.0, team_cfg.login.dist.sample(rng)))
@@ -198,6 +221,13 @@ async def run_day(store, profile, options: DayOptions) -> dict:
             seconds = desk.seconds_by_state()
             nursery.cancel_scope.cancel()
     result = await report(store, campaign, elapsed, occupancy, seconds, carrier.summary())
+    result.update(operators_via=options.via(), callbacks_scheduled=dict(wraps.scheduled),
+                  # the runner's own count (metrics), beside the report's count of attempt rows
+                  abandons_counted=int(metrics.registry.get_sample_value(
+                      "dialer_abandons_total", {"campaign": campaign["name"]}) or 0),
+                  network=_network_report(profile.network, carrier_network))
+    if phones:
+        result["phones"] = phones.summary()
     # The journal's own crossings, the flushes that rode a launch round, units that failed.
     result["journal"] = {"crossings": journal.crossings, "rides": journal.rides,
                          "later_failed": journal.later_failed}
@@ -206,7 +236,10 @@ async def run_day(store, profile, options: DayOptions) -> dict:
 
 def status(runner, desk, metrics, elapsed: float) -> dict:
     counts = desk.counts()
-    return {"elapsed": elapsed, "in_flight": runner.in_flight(), "operators": counts,
+    snap = runner.snapshot()
+    return {"elapsed": elapsed, "now": runner.clock.now(), "in_flight": runner.in_flight(), "operators": counts,
+            # ready operators no call in flight is headed for (progressive pacing dials for them)
+            "unserved_ready": max(0, snap.ready_operators - snap.calls_without_operator),
             "outcomes": dict(runner.stats),
             "abandon_rate_hour": metrics.rolling_abandon_rate(runner.name)}
 
@@ -245,3 +278,10 @@ async def report(store, campaign: dict, elapsed: float, occupancy: float, second
         "operator_wait_per_call": seconds.get("ready", 0.0) / outcomes["answered"] if outcomes["answered"] else None,
         "audit_by_rule": audit.counts(), "carrier": carrier,
     }
+
+
+def _network_report(config, network) -> dict:
+    """The profile's impairment and what the (carrier's) network did with it."""
+    stats = getattr(network, "stats", None)
+    return {"loss": config.loss, "latency": config.latency, "jitter": config.jitter,
+            **(stats.as_dict() if stats is not None else {})}

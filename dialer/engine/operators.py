@@ -106,6 +106,15 @@ class Operator:
                 "calls": self.calls, "lead_id": self.call.lead_id if self.call else None}
 
 
+def callback_owner(op: "Operator", call: CallInfo, callback_at: dt.datetime | None) -> int | None:
+    """Whose callback a wrap schedules: the wrapping operator's own unless the desk said
+    otherwise (the web's "only me" box, or a simulated operator, puts `callback_owner` in the
+    call's extra: an operator id, or None for campaign-wide). No callback, no owner."""
+    if callback_at is None:
+        return None
+    return call.extra["callback_owner"] if "callback_owner" in call.extra else op.id
+
+
 WrapHook = Callable[[Operator, CallInfo, str, str | None, dt.datetime | None], Awaitable[None]]
 Listener = Callable[[Operator, OperatorState, OperatorState], None]
 

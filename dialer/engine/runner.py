@@ -32,6 +32,8 @@ import trio
 
 from .compat import (AttemptEnd, AttemptStart, CallResolved, LiveAnswerSettled, Snapshot, TalkEnded,
                      WrapEnded)
+from dialer.store.leases import release_leads
+
 from .operators import CallInfo, OperatorDesk, OperatorState
 
 log = logging.getLogger("dialer.engine")
@@ -92,7 +94,8 @@ class _Live:
     call: Any = None
     answered: float | None = None
     ringing_at: Any = None
-    operator: Any = None              # preview: the operator who chose to dial
+    operator: Any = None              # preview: the operator who chose to dial; callback: its owner
+    owned: bool = False               # an owned callback (a machine is not put through to the owner)
 
 
 @dataclasses.dataclass
@@ -200,6 +203,8 @@ class CampaignRunner:
             return
         ready_ids = [op.id for op in self.desk.operators.values() if op.state is OperatorState.READY]
         launched: list[tuple[list, list[int]]] = []
+        owners: dict[int, Any] = {}          # lead id -> the operator reserved for its callback
+        not_now: list[int] = []              # owned callbacks whose owner is no longer ready
 
         async def attempt_rows(conn, leads):
             # Inside the hopper's take transaction: the attempt rows are stored with the
@@ -207,17 +212,51 @@ class CampaignRunner:
             # Belt and braces: a lead already in a call here is never dialed again, whatever
             # the lease says.
             leads = [lead for lead in leads if lead.id not in self._leads_in_flight]
+            skipped: list[int] = []
+            leads = self._reserve_owners(leads, owners, skipped)
+            if skipped:
+                not_now.extend(skipped)
+                await release_leads(conn, self.settings.node, skipped)
             if leads:
                 launched.append((leads, await self.journal.start_in(conn, self._starts(leads))))
             await ride(conn)    # the queued endings ride this crossing (journal.riding)
 
-        async with self.journal.riding() as ride:
-            await self.hopper.take(want, ready_ids, then=attempt_rows)
-            ride.committed()
+        try:
+            async with self.journal.riding() as ride:
+                await self.hopper.take(want, ready_ids, then=attempt_rows)
+                ride.committed()
+        except BaseException:
+            for op in owners.values():
+                if op.state is OperatorState.RESERVED:
+                    self.desk.release(op)
+            raise
+        for lead_id in not_now:
+            self.hopper.done(lead_id)
         if self.metrics is not None:
             self.metrics.hopper_depth.labels(self.name).set(self.hopper.buffered())
         for leads, ids in launched:
-            self._started(calls, leads, ids)
+            self._started(calls, leads, ids, owners=owners)
+
+    def _reserve_owners(self, leads: list, owners: dict, not_now: list) -> list:
+        """An owned callback (the hopper hands it out only while its owner is ready) is dialed
+        with its owner reserved for it, as a preview call is: the owner takes it when it is
+        answered, nobody else does. If the owner was taken meanwhile (by another call's
+        answer during this crossing), the lead is not dialed now: its lease goes back and it
+        stays first in line for the owner. Synchronous: no other task runs in between."""
+        kept = []
+        for lead in leads:
+            owner_id = getattr(lead, "callback_operator", None)
+            if owner_id is None:
+                kept.append(lead)
+                continue
+            op = self.desk.operators.get(owner_id)
+            if op is not None and op.state is OperatorState.READY and op.serves(self.campaign_id):
+                self.desk.reserve_this(op)
+                owners[lead.id] = op
+                kept.append(lead)
+            else:
+                not_now.append(lead.id)
+        return kept
 
     def _starts(self, leads: list) -> list:
         now = self.clock.now()
@@ -238,11 +277,14 @@ class CampaignRunner:
         self._started(calls, leads, ids, operator)
         return ids
 
-    def _started(self, calls: trio.Nursery, leads: list, ids: list[int], operator=None) -> None:
+    def _started(self, calls: trio.Nursery, leads: list, ids: list[int], operator=None, *,
+                 owners: dict | None = None) -> None:
         """The attempt rows are stored: start the calls."""
         self._leads_in_flight.update(lead.id for lead in leads)
         for lead, attempt_id in zip(leads, ids):
-            live = _Live(lead, attempt_id, trio.current_time(), trio.CancelScope(), operator=operator)
+            owner = owners.get(lead.id) if owners else None
+            live = _Live(lead, attempt_id, trio.current_time(), trio.CancelScope(),
+                         operator=operator or owner, owned=owner is not None)
             self._live[attempt_id] = live
             if operator is None:
                 self._ringing[attempt_id] = live.launched
@@ -271,7 +313,7 @@ class CampaignRunner:
                     kind = self.classify(call)
                     if live.operator is None:
                         self._observe(CallResolved(live.launched, live.answered, kind))
-                    if live.operator is not None:
+                    if live.operator is not None and not (live.owned and kind == "machine"):
                         outcome, operator, bridged_at = await self._talk_preview(live, call)
                     elif kind == "machine":
                         outcome = "machine"
@@ -301,7 +343,8 @@ class CampaignRunner:
             self._live.pop(live.attempt_id, None)
             self._leads_in_flight.discard(live.lead.id)
             if live.operator is not None and live.operator.state is OperatorState.RESERVED:
-                self.desk.release(live.operator)       # preview call not answered: operator free again
+                # preview call not answered (or an owned callback's machine): operator free again
+                self.desk.release(live.operator)
             if outcome is not None:
                 self._record(live, call, outcome, answered_at, bridged_at, operator)
 
@@ -393,8 +436,6 @@ class CampaignRunner:
 
     async def preview_skip(self, operator_ref) -> None:
         """Do not dial the previewed lead: its lease goes back, the operator is ready again."""
-        from dialer.store.leases import release_leads
-
         preview = self._pop_preview(operator_ref)
         self.hopper.done(preview.lead.id)
         with trio.CancelScope(shield=True):

@@ -57,10 +57,14 @@ def after_outcome(rules: CampaignRules, lead: LeadState, outcome: str, ended_at:
         # Finished (invalid number, ...) or waiting for a person (answered → wrap code).
         return NextState(status.code, call_mode, attempts, None, status.completed, contacted=contacted)
 
-    if dialed_mode.max_attempts is not None and attempts >= dialed_mode.max_attempts:
-        exhausted = rules.status(dialed_mode.exhausted_status or FALLBACK_EXHAUSTED_STATUS)
-        return NextState(exhausted.code, exhausted.call_mode or call_mode, attempts, None,
-                         exhausted.completed, exhausted=True, contacted=contacted)
+    # The ceiling of the mode it was dialed in, and of the mode it would be dialed in next: a
+    # callback mode allowing 8 can end in retry mode allowing 5, and a lead left there with 7
+    # attempts would never be dialed again nor marked exhausted.
+    for mode in (dialed_mode, rules.mode(call_mode)):
+        if mode.max_attempts is not None and attempts >= mode.max_attempts:
+            exhausted = rules.status(mode.exhausted_status or FALLBACK_EXHAUSTED_STATUS)
+            return NextState(exhausted.code, exhausted.call_mode or call_mode, attempts, None,
+                             exhausted.completed, exhausted=True, contacted=contacted)
 
     delay = dialed_mode.put_off_for(outcome)
     if outcome == "abandoned" and rules.abandon_lockout is not None:

@@ -313,7 +313,11 @@ class Hopper:
             if request.strategy == "random":
                 self._random.shuffle(leads)
                 leads.sort(key=lambda lead: lead.callback_id is None)  # callbacks stay first
-            self._buffers.setdefault(request.list_id, collections.deque()).extend(leads)
+            buf = self._buffers.setdefault(request.list_id, collections.deque())
+            # Due callbacks go ahead of what the buffer already holds ("callbacks first" holds
+            # across refills, not only inside one claim): a callback is promised for a time.
+            buf.extendleft(reversed([lead for lead in leads if lead.callback_id is not None]))
+            buf.extend(lead for lead in leads if lead.callback_id is None)
             if len(rows) < request.want:
                 self._dry_until[request.list_id] = now + self.dry_retry
             else:

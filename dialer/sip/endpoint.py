@@ -270,7 +270,9 @@ class Call:
             self._acked = True
             bye = self.dialog.create_request("BYE")
             self._end(outcomes.ANSWERED, 200, "no ACK", by="timeout")
-            await self.endpoint._request(bye, self.peer)
+            # Runs in the timer loop: start the BYE's transaction, never wait for its answer
+            # here (its retransmissions and Timer F are this loop's own timers).
+            await self.endpoint._start_client(bye, self.peer)
 
 
 class _ClientEntry:
@@ -627,8 +629,10 @@ class Endpoint:
         call._ack = call.dialog.ack(call.invite.cseq)
         await self.transport.send(call._ack, call.peer)
         if call.state == ENDED or call._ack_then_bye:
-            # The 200 crossed our CANCEL (or came after we gave up): take it down.
-            await self._request(call.dialog.create_request("BYE"), call.peer)
+            # The 200 crossed our CANCEL (or came after we gave up): take it down. This runs
+            # in the receive loop, which is the only reader of the BYE's answer: start the
+            # transaction and go on (waiting here stalled every call until Timer F, 32 s).
+            await self._start_client(call.dialog.create_request("BYE"), call.peer)
             return
         call.answered_at = trio.current_time()
         call.outcome, call.sip_status, call.reason = outcomes.ANSWERED, response.status, "answered"
@@ -754,8 +758,9 @@ class Endpoint:
             return
         key = (request.branch or "", "INVITE" if method == "ACK" else method)
         server = self._servers.get(key)
-        if server is not None:
+        if server is not None and not (method == "ACK" and server.tx.state == "accepted"):
             # A retransmission, or the ACK for our non-2xx: the transaction absorbs it.
+            # (An ACK for our 2xx that reuses the INVITE's branch goes on to its dialog.)
             await self._server_events(server, server.tx.receive_request(request))
             return
         if method == "ACK":

@@ -205,11 +205,14 @@ class ClientNonInviteTransaction(_ClientTransaction):
 # --- server transactions ------------------------------------------------------------------
 
 class ServerInviteTransaction:
-    """Server INVITE transaction: proceeding → completed → confirmed → terminated.
+    """Server INVITE transaction: proceeding → completed → confirmed → terminated,
+    or proceeding → accepted → terminated for a 2xx (RFC 6026).
 
-    A 2xx ends it at once (the dialog layer retransmits 2xx until the ACK);
-    a non-2xx final response is retransmitted (Timer G) until the ACK arrives
-    or Timer H gives up; Timer I absorbs ACK retransmissions.
+    After a 2xx it stays "accepted" for Timer L (64*T1) and absorbs retransmissions
+    of the INVITE (the dialog layer retransmits the 2xx itself until the ACK): a caller
+    whose Timer A fired before our answer reached it must not start a second call.
+    A non-2xx final response is retransmitted (Timer G) until the ACK arrives or
+    Timer H gives up; Timer I absorbs ACK retransmissions.
     """
 
     kind = "invite"
@@ -226,6 +229,8 @@ class ServerInviteTransaction:
 
     def receive_request(self, request: Request) -> list:
         """A request with this transaction's branch: a retransmission or the ACK."""
+        if self.state == "accepted":
+            return []  # a retransmitted INVITE (its 2xx is the dialog's to repeat), or a stray ACK
         if request.method == "ACK":
             if self.state == "completed":
                 self.state = "confirmed"
@@ -242,8 +247,8 @@ class ServerInviteTransaction:
         if response.status < 200:
             return [Send(response)]
         if response.status < 300:
-            self.state = "terminated"
-            return [Send(response), Terminated()]
+            self.state = "accepted"
+            return [Send(response), StartTimer("L", 64 * self.timers.t1)]
         self.state = "completed"
         events: list = [Send(response)]
         if not self.reliable:
@@ -259,6 +264,9 @@ class ServerInviteTransaction:
         if name == "H" and state == "completed":
             self.state = "terminated"
             return [TimedOut(), Terminated()]
+        if name == "L" and state == "accepted":
+            self.state = "terminated"
+            return [Terminated()]
         if name == "I" and state == "confirmed":
             self.state = "terminated"
             return [Terminated()]

@@ -13,6 +13,7 @@ Units of work live in `dialer/store/*.py` modules next to the SQL they speak.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 import weakref
@@ -24,6 +25,18 @@ import trio.testing
 import trio_asyncio
 
 from dialer.exceptions import lone_exception
+
+
+class _DropWritesToLostConnection(logging.Filter):
+    """asyncio logs "socket.send() raised exception." for every write to a connection that is
+    already gone (a COPY keeps streaming until asyncpg notices). asyncpg raises the loss
+    itself, and the caller reports it once with what it means; the repeats are only noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "socket.send() raised exception."
+
+
+logging.getLogger("asyncio").addFilter(_DropWritesToLostConnection())
 
 Unit = Callable[..., Awaitable[Any]]
 

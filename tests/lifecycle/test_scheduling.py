@@ -107,7 +107,10 @@ def test_retry_time_properties(ended, zones, outcome, mode, attempts, start_hour
     nxt = after_outcome(rules, lead, outcome, ended, window)
 
     assert nxt.attempts == attempts + 1
-    if max_attempts is not None and attempts + 1 >= max_attempts:
+    # The ceilings that apply: the dialed mode's, and the one of the mode it would be dialed in next.
+    next_mode = rules.status(rules.outcome_status[outcome]).call_mode or mode
+    ceilings = [m for m in (max_attempts, rules.mode(next_mode).max_attempts) if m is not None]
+    if any(attempts + 1 >= m for m in ceilings):
         # Exhausted: the mode's exhausted status, never dialed again.
         assert nxt.exhausted and nxt.status == "MAXED" and nxt.next_attempt_at is None and nxt.completed
         return
@@ -144,6 +147,38 @@ def test_a_lead_is_never_dialed_beyond_max_attempts(max_attempts, outcomes):
     assert lead.attempts <= max_attempts
     if lead.attempts == max_attempts:
         assert lead.status == "MAXED"
+
+
+@settings(max_examples=200, deadline=None)
+@given(maxima=st.fixed_dictionaries({m: st.one_of(st.none(), st.integers(1, 10))
+                                     for m in ("new", "retry", "callback", "reconfirm")}),
+       start_mode=st.sampled_from(["new", "callback"]),
+       attempts=st.integers(0, 9),
+       outcomes=st.lists(st.sampled_from(RETRY_OUTCOMES), min_size=1, max_size=12))
+def test_a_lead_left_to_dial_can_be_dialed_in_its_next_mode(maxima, start_mode, attempts, outcomes):
+    """Modes with different ceilings: a lead the rules leave auto-dialed (not completed, not
+    exhausted) must be under the ceiling of the mode it will be dialed in next, or the hopper
+    would skip it for ever without it ever being marked exhausted."""
+    import dataclasses
+
+    base = default_rules()
+    modes = {n: dataclasses.replace(m, max_attempts=maxima.get(n, m.max_attempts)) for n, m in base.modes.items()}
+    rules = dataclasses.replace(base, modes=modes)
+    window = HoursWindow(["America/New_York"], rules.hours)
+    ceiling = rules.mode(start_mode).max_attempts
+    if ceiling is not None and attempts >= ceiling:
+        return  # the hopper would not dial this lead in the first place
+    lead = LeadState(1, "CALLBK" if start_mode == "callback" else "NEW", start_mode, attempts)
+    at = dt.datetime(2026, 3, 2, 15, tzinfo=UTC)
+    for outcome in outcomes:
+        nxt = after_outcome(rules, lead, outcome, at, window)
+        status = rules.status(nxt.status)
+        if nxt.exhausted or status.completed or not status.auto_dial:
+            return
+        ceiling = rules.mode(nxt.call_mode).max_attempts
+        assert ceiling is None or nxt.attempts < ceiling, (nxt, ceiling)
+        lead = LeadState(1, nxt.status, nxt.call_mode, nxt.attempts)
+        at = nxt.next_attempt_at or at
 
 
 @settings(max_examples=150, deadline=None)

@@ -41,6 +41,19 @@ async def test_callbacks_first_and_owned_ones_only_for_their_operator(store):
     assert [lead.id for lead in mine] == [ids[4]] and mine[0].callback_operator == alice
 
 
+async def test_a_callback_claimed_by_a_refill_goes_ahead_of_leads_already_buffered(store):
+    cid, lid, ids = await _one_list(store, 60)
+    hopper = Hopper(store, Clock(NOW), cid, "n")
+    assert [lead.id for lead in await hopper.take(1)] == [ids[0]]
+    buffered = hopper.buffered()
+    assert 0 < buffered < 50
+    await store.execute("INSERT INTO callback (lead_id, campaign_id, due_at) VALUES ($1, $2, $3)",
+                        ids[-1], cid, NOW - MIN)
+    got = await hopper.take(buffered + 1)     # more than the buffer holds: a refill claims the callback
+    assert got[0].id == ids[-1] and got[0].callback_id is not None
+    assert [lead.id for lead in got[1:buffered + 1]] == ids[1:buffered + 1]
+
+
 async def test_an_owned_callback_goes_to_anyone_after_the_grace(store, autojump_clock):
     cid, lid, ids = await _one_list(store, 1)
     bob = await store.fetchval("INSERT INTO operator (name) VALUES ('bob') RETURNING id")

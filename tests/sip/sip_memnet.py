@@ -2,7 +2,7 @@
 
 Real UDP cannot run under MockClock(autojump_threshold=0): the clock jumps while
 a datagram is still in the kernel. This network delivers through trio memory
-channels, with optional loss, so timers and retransmissions are exact. It
+channels, with optional loss and delay, so timers and retransmissions are exact. It
 implements the `dialer.net.Network` interface (the simulator's MemoryNetwork
 does too, with latency and loss models).
 """
@@ -23,6 +23,13 @@ class MemorySocket:
         target = self.net.sockets.get(tuple(address))
         if target is None or self.net.drop(data, self.local_address, tuple(address)):
             return
+        delay = self.net.delay(data, self.local_address, tuple(address))
+        if delay:
+            async def later(item=(bytes(data), self.local_address)):
+                await trio.sleep(delay)
+                target._send.send_nowait(item)
+            trio.lowlevel.spawn_system_task(later)
+            return
         target._send.send_nowait((bytes(data), self.local_address))
 
     async def receive(self):
@@ -33,10 +40,12 @@ class MemorySocket:
 
 
 class MemoryNetwork:
-    def __init__(self, drop=None):
+    def __init__(self, drop=None, delay=None):
         self.sockets = {}
         self._ports = itertools.count(40000)
         self.drop = drop or (lambda data, source, destination: False)
+        # seconds to hold a datagram back (0: at once), e.g. a late answer
+        self.delay = delay or (lambda data, source, destination: 0)
 
     async def bind(self, host="127.0.0.1", port=0):
         await trio.lowlevel.checkpoint()

@@ -27,3 +27,16 @@ async def test_send_by_ip_and_by_name_and_to_nobody():
     finally:
         a.close()
         b.close()
+
+
+async def test_buffer_size_is_asked_for_and_reported():
+    small = await UdpNetwork(buffer_bytes=64 * 1024).bind("127.0.0.1", 0)
+    large = await UdpNetwork().bind("127.0.0.1", 0)
+    try:
+        receive, send = small.buffer_bytes()
+        assert 64 * 1024 <= receive <= 2 * 64 * 1024 and send >= 64 * 1024  # Linux doubles it
+        # The default asks for more; what is granted depends on net.core.rmem_max.
+        assert large.buffer_bytes()[0] >= receive
+    finally:
+        small.close()
+        large.close()

@@ -11,7 +11,7 @@ import trio.testing
 from dialer.net import UdpNetwork
 from dialer.sip.auth import DigestServer
 from dialer.sip.endpoint import CallError, open_endpoint
-from dialer.sip.message import parse_message
+from dialer.sip.message import make_response, parse_message
 from dialer.sip.sdp import answer_offer, hold_offer, make_offer, parse_sdp
 from dialer.sip.transaction import TimerValues
 from dialer.sip.trunk import Trunk
@@ -314,4 +314,101 @@ async def test_cancel_racing_the_handler_is_not_an_error(mock_clock):
         assert await call.wait_ended() == "no_answer"
         await trio.sleep(10)
         assert uas.stats["internal_errors"] == 0 and uas.active_calls == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_invite_retransmitted_after_our_answer_is_not_a_second_call(mock_clock):
+    # Our 100 and 200 take 0.6 s to reach the caller, so its Timer A (T1 = 0.5 s) resends the
+    # INVITE after we answered: the accepted transaction (RFC 6026) absorbs it.
+    uas_port = []
+    net = DroppingNetwork(delay=lambda data, s, d: 0.6 if s[1] in uas_port else 0)
+    handled = []
+
+    async def answer(call):
+        handled.append(call)
+        await call.answer()
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, net, answer)
+        uas_port.append(uas.local_address[1])
+        call = await uac.dial(uas.local_address, "100", ring_timeout=20)
+        assert await call.wait_answered()
+        await trio.sleep(2)
+        await call.hangup()
+        await trio.sleep(2)
+        assert len(handled) == 1 and uas.stats["calls_in"] == 1
+        assert [c.state for c in handled] == ["ended"] and uas.active_calls == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_late_2xx_for_an_ended_call_does_not_stall_the_endpoint(mock_clock):
+    # A peer (a forking proxy, or a UAS that took a retransmitted INVITE for a new call)
+    # answers again with another tag after our call ended: we ACK and BYE that leg. The BYE's
+    # answer can only be read by the receive loop, so the loop must not wait for it: here it
+    # never comes, and a second call through another peer must still go through at once.
+    net = DroppingNetwork()
+    peer = await net.bind()
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, net, answering(delay=0.1))
+
+        async def scripted_peer():
+            invite, source = await peer.receive()
+            invite = parse_message(invite)
+            contact = [("Contact", f"<sip:peer@127.0.0.1:{peer.local_address[1]}>")]
+            await peer.send(make_response(invite, 200, to_tag="first", headers=contact).to_bytes(), source)
+            for expected in ("ACK", "BYE"):
+                request = parse_message((await peer.receive())[0])
+                assert request.method == expected
+            await peer.send(make_response(request, 200).to_bytes(), source)
+            await peer.send(make_response(invite, 200, to_tag="second", headers=contact).to_bytes(), source)
+            late = [parse_message((await peer.receive())[0]).method for _ in range(2)]
+            assert late == ["ACK", "BYE"]                 # the second leg is taken down
+            await trio.sleep_forever()                    # ... and its BYE never answered
+
+        nursery.start_soon(scripted_peer)
+        call = await uac.dial(peer.local_address, "100", ring_timeout=20)
+        assert await call.wait_answered()
+        await call.hangup()
+        await trio.sleep(1)
+        with trio.fail_after(5):                          # Timer F (the old stall) is 32 s
+            other = await uac.dial(uas.local_address, "200", ring_timeout=20)
+            assert await other.wait_answered()
+            await other.hangup()
+        nursery.cancel_scope.cancel()
+
+
+async def test_ack_reusing_the_invite_branch_still_confirms_our_2xx(mock_clock):
+    # Some peers send the ACK for a 2xx with the INVITE's branch (RFC 2543 style); the
+    # accepted INVITE transaction must not swallow it, or we would BYE the call for "no ACK".
+    net = DroppingNetwork()
+    peer = await net.bind()
+    answered = []
+
+    async def answer(call):
+        answered.append(call)
+        await call.answer()
+
+    async with trio.open_nursery() as nursery:
+        uas = await nursery.start(_run, net, dict(handler=answer))
+        host, port = uas.local_address
+        me = peer.local_address[1]
+        head = (f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bKsamebranch\r\nMax-Forwards: 70\r\n"
+                f"From: <sip:peer@127.0.0.1>;tag=p1\r\n")
+        invite = (f"INVITE sip:100@{host}:{port} SIP/2.0\r\n{head}To: <sip:100@{host}>\r\n"
+                  f"Call-ID: same-branch-ack\r\nCSeq: 1 INVITE\r\nContact: <sip:peer@127.0.0.1:{me}>\r\n"
+                  "Content-Length: 0\r\n\r\n")
+        await peer.send(invite.encode(), uas.local_address)
+        statuses = []
+        while 200 not in statuses:
+            response = parse_message((await peer.receive())[0])
+            statuses.append(response.status)
+        ack = (f"ACK sip:100@{host}:{port} SIP/2.0\r\n{head}To: <sip:100@{host}>;tag={response.to_tag}\r\n"
+               "Call-ID: same-branch-ack\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n")
+        await peer.send(ack.encode(), uas.local_address)
+        later = []
+        with trio.move_on_after(40):                  # past 64*T1: a missing ACK would end it
+            while True:
+                later.append(parse_message((await peer.receive())[0]))
+        assert later == []                            # no 2xx retransmission, no BYE
+        assert [c.state for c in answered] == ["answered"]
         nursery.cancel_scope.cancel()

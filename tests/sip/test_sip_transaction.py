@@ -103,15 +103,26 @@ def test_server_invite_non_2xx_retransmits_until_ack():
     assert kinds(tx.timer_fired("I")) == ["Terminated"]
 
 
-def test_server_invite_h_times_out_without_ack_and_2xx_terminates_at_once():
+def test_server_invite_h_times_out_without_ack():
     req = invite()
     tx = ServerInviteTransaction(req)
     tx.send_response(make_response(req, 503))
     assert kinds(tx.timer_fired("H")) == ["TimedOut", "Terminated"]
-    tx2 = ServerInviteTransaction(req)
-    assert kinds(tx2.send_response(make_response(req, 200, to_tag="t"))) == ["Send", "Terminated"]
+
+
+def test_server_invite_2xx_is_accepted_and_absorbs_retransmissions_until_l():
+    # RFC 6026: after a 2xx the transaction stays for Timer L, so an INVITE retransmitted
+    # because our answer was late reaching the caller is not a new call.
+    req = invite()
+    tx = ServerInviteTransaction(req)
+    events = tx.send_response(make_response(req, 200, to_tag="t"))
+    assert kinds(events) == ["Send", "StartTimer:L"] and events[1].delay == 64 * 0.5
+    assert tx.state == "accepted"
+    assert tx.receive_request(req) == []          # absorbed: the dialog repeats the 2xx
     with pytest.raises(LocalProtocolError):
-        tx2.send_response(make_response(req, 200, to_tag="t"))
+        tx.send_response(make_response(req, 200, to_tag="t"))
+    assert tx.timer_fired("G") == [] and tx.timer_fired("H") == []
+    assert kinds(tx.timer_fired("L")) == ["Terminated"] and tx.state == "terminated"
 
 
 def test_server_non_invite_answers_retransmissions_then_j():
