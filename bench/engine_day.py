@@ -26,6 +26,7 @@ from dialer.store.bridge import Store  # noqa: E402
 
 CROSSINGS: collections.Counter = collections.Counter()
 CROSS_WALL: collections.Counter = collections.Counter()
+CROSS_TRIPS: collections.Counter = collections.Counter()
 
 
 def count_crossings() -> None:
@@ -35,13 +36,32 @@ def count_crossings() -> None:
     async def counted(self, runner, unit, args):
         name = getattr(unit, "__qualname__", None) or getattr(getattr(unit, "func", None), "__qualname__", "?")
         started = time.perf_counter()
+        trips = ROUND_TRIPS[0]
         try:
             return await original(self, runner, unit, args)
         finally:
             CROSSINGS[name] += 1
             CROSS_WALL[name] += time.perf_counter() - started
+            CROSS_TRIPS[name] += ROUND_TRIPS[0] - trips     # approximate if crossings overlap
 
     Store._cross = counted
+
+
+ROUND_TRIPS = [0]
+
+
+def count_round_trips() -> None:
+    """Count writes to PostgreSQL's sockets (asyncpg sends a query's messages in one write, and
+    waits for the answer: one write is about one round trip)."""
+    import asyncio.selector_events as se
+
+    original = se._SelectorSocketTransport.write
+
+    def counted(self, data):
+        ROUND_TRIPS[0] += 1
+        return original(self, data)
+
+    se._SelectorSocketTransport.write = counted
 
 
 async def _run(args, profile, options):
@@ -51,6 +71,8 @@ async def _run(args, profile, options):
     async with _fresh_store(args.database_url) as store:
         CROSSINGS.clear()
         CROSS_WALL.clear()
+        CROSS_TRIPS.clear()
+        ROUND_TRIPS[0] = 0
         started = time.perf_counter()
         cpu = time.process_time()
         report = await run_day(store, profile, options)
@@ -74,8 +96,14 @@ def main() -> None:
     p.add_argument("--round-gap", type=float, default=0.25, help="seconds between launch rounds at least")
     p.add_argument("--journal-interval", type=float, default=2.0)
     p.add_argument("--cprofile", default=None, help="write a cProfile dump here")
+    p.add_argument("--default-gc", action="store_true",
+                   help="keep CPython's GC thresholds (`dialer loadtest` raises them: dialer/sip/gctune.py)")
     args = p.parse_args()
+    if not args.default_gc:
+        from dialer.sip.gctune import tune_gc_for_calls
+        tune_gc_for_calls()         # as `dialer loadtest` does (a call-carrying command)
     count_crossings()
+    count_round_trips()
     profile = load_profile(args.profile)
     duration = args.hours * 3600
     options = DayOptions(operators=args.operators, duration=duration, pacing=args.pacing, seed=args.seed,
@@ -92,15 +120,18 @@ def main() -> None:
     wall = time.perf_counter() - started
     out = {k: report[k] for k in ("calls", "outcomes", "live_answers", "abandon_rate", "worst_hour_abandon_rate",
                                   "occupancy", "talk_minutes_per_operator_hour", "audit_violations",
-                                  "audit_by_rule", "dials_per_list")}
-    out.update(round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
+                                  "audit_by_rule", "dials_per_list", "journal")}
+    out.update(gc="default" if args.default_gc else "tuned", round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
                profile=Path(args.profile).name,
                wall_seconds=round(wall, 2), day_wall_seconds=round(report["day_wall_seconds"], 2),
                day_cpu_seconds=round(report["day_cpu_seconds"], 2),
                crossings=sum(CROSSINGS.values()),
                crossings_per_call=round(sum(CROSSINGS.values()) / max(1, report["calls"]), 2),
                crossing_wall_seconds=round(sum(CROSS_WALL.values()), 2),
-               by_unit={k: [v, round(CROSS_WALL[k], 2)] for k, v in CROSSINGS.most_common(12)},
+               db_round_trips=ROUND_TRIPS[0],
+               db_round_trips_per_call=round(ROUND_TRIPS[0] / max(1, report["calls"]), 2),
+               # unit of work: [crossings, wall seconds in them, database round trips in them]
+               by_unit={k: [v, round(CROSS_WALL[k], 2), CROSS_TRIPS[k]] for k, v in CROSSINGS.most_common(12)},
                maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     print(json.dumps(out, indent=1, default=str))
 

@@ -18,6 +18,7 @@ The units are injected: `start_unit(conn, starts) -> ids` and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any, Awaitable, Callable, Sequence
@@ -49,6 +50,8 @@ class CallJournal:
         self._hurry = trio.Event()        # someone waits for the queue: flush without the interval
         self._flushing = trio.Lock()      # endings are stored in the order they were queued
         self.crossings = 0
+        self.rides = 0                    # flushes that rode a launch round's crossing
+        self._due = False                 # the queue has waited its interval: a round may carry it
         self.finished = 0
 
     async def start(self, starts: Sequence[Any]) -> list[int]:
@@ -70,11 +73,15 @@ class CallJournal:
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wake.set()
 
-    def later(self, unit, *args) -> None:
+    def later(self, unit, *args, batch=None) -> None:
         """Queue `unit(conn, *args)` to run after every ending queued so far, in the crossing of
         the flush that stores them (each in its own savepoint). For writes nobody waits on: the
-        simulated operators' wraps in `dialer loadtest`. A failure is logged and counted."""
-        self._later.append((unit, args))
+        simulated operators' wraps in `dialer loadtest`. A failure is logged and counted.
+
+        `batch(conn, [args, ...])`, when given, does what the units queued with it do, for many at
+        once (fewer round trips): consecutive units with the same `batch` run as one call, in one
+        savepoint; if it fails they run one by one, each in its own, as without it."""
+        self._later.append((unit, args, batch))
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wake.set()
 
@@ -91,6 +98,17 @@ class CallJournal:
                 if len(self._pending) < self._max_batch:
                     with trio.move_on_after(self._interval):
                         await self._hurry.wait()
+                    if not self._hurry.is_set():
+                        # Due. The next launch round may carry them (journal.riding: one crossing
+                        # fewer); it gets one more interval to come, then we cross ourselves.
+                        rides = self.rides
+                        self._due = True
+                        with trio.move_on_after(self._interval):
+                            await self._hurry.wait()
+                        if self.rides != rides and not self._hurry.is_set():
+                            if self._pending or self._later:
+                                self._wake.set()       # queued since the ride: their own interval
+                            continue
                 self._hurry = trio.Event()
                 await self.flush()
         finally:
@@ -110,18 +128,67 @@ class CallJournal:
                 else:
                     results = await self._timed(self._finish_unit, batch)
                 self._finished(batch, results)
+            self._due = False
             self._idle.set()
 
     async def _endings_and_later(self, conn, batch: list, later: list):
         results = await self._finish_unit(conn, batch) if batch else []
         failures = []
-        for unit, args in later:
-            try:
-                async with conn.transaction():       # a savepoint: one failure spoils nothing else
-                    await unit(conn, *args)
-            except Exception as exc:
-                failures.append((unit, exc))
+        i = 0
+        while i < len(later):
+            unit, args, together = later[i]
+            j = i + 1
+            while together is not None and j < len(later) and later[j][2] is together:
+                j += 1
+            if j - i > 1:
+                try:
+                    async with conn.transaction():   # one savepoint for the group
+                        await together(conn, [a for _, a, _ in later[i:j]])
+                    i = j
+                    continue
+                except Exception:
+                    pass                             # one by one below: the bad one fails alone
+            for unit, args, _ in later[i:j]:
+                try:
+                    async with conn.transaction():   # a savepoint: one failure spoils nothing else
+                        await unit(conn, *args)
+                except Exception as exc:
+                    failures.append((unit, exc))
+            i = j
         return results, failures
+
+    @contextlib.asynccontextmanager
+    async def riding(self):
+        """Let the queued endings (and the units behind them) ride a crossing someone else makes.
+
+        The launch round crosses anyway (hopper re-check + attempt rows, one transaction): it
+        calls `await ride(conn)` inside its transaction and `ride.committed()` once it returned,
+        and the journal's own flush then has nothing left to cross for. The endings run in a
+        savepoint, so if they fail the round still goes on and they stay queued for the flusher;
+        if the round itself fails they stay queued too. Endings stay in order: the flusher waits
+        while a ride holds the journal."""
+        async with self._flushing:
+            ride = _Ride(self)
+            # Only endings that have waited their interval: a ride costs statements (the endings'
+            # own, a savepoint), so they ride in batches as big as the flusher's.
+            if self._due and (self._pending or self._later) and len(self._pending) <= self._max_batch:
+                ride.batch, self._pending = self._pending, []
+                ride.later, self._later = self._later, []
+            try:
+                yield ride
+            finally:
+                if ride.stored:
+                    self._finished(ride.batch, ride.results)
+                    self.rides += 1
+                    self.later_failed += len(ride.failures)
+                    for unit, exc in ride.failures:
+                        log.warning("journal: %s failed: %r", getattr(unit, "__name__", unit), exc)
+                else:                                # not stored: back to the front of the queue
+                    self._pending[:0] = ride.batch
+                    self._later[:0] = ride.later
+                if not self._pending and not self._later:
+                    self._due = False
+                    self._idle.set()
 
     def _finished(self, batch: list, results) -> None:
         self.finished += len(batch)
@@ -170,3 +237,33 @@ class CallJournal:
             self.crossings += 1
             if self._metrics is not None:
                 self._metrics.db_latency.observe(time.perf_counter() - started)
+
+
+class _Ride:
+    """Endings (and units behind them) riding another unit of work's transaction: see
+    `CallJournal.riding`."""
+
+    def __init__(self, journal: CallJournal):
+        self._journal = journal
+        self.batch: list = []
+        self.later: list = []
+        self.results = None
+        self.failures: list = []
+        self._ran = False
+        self.stored = False
+
+    async def __call__(self, conn) -> None:
+        """Inside the host's transaction (asyncio side): store them, in a savepoint. Once."""
+        if self._ran or not (self.batch or self.later):
+            return
+        self._ran = True
+        try:
+            async with conn.transaction():
+                self.results, self.failures = await self._journal._endings_and_later(conn, self.batch, self.later)
+        except Exception as exc:
+            log.warning("journal: endings riding a launch round failed, left to the flusher: %r", exc)
+            self._ran = False
+
+    def committed(self) -> None:
+        """The host's transaction committed: what ran inside it is stored."""
+        self.stored = self._ran

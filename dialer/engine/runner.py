@@ -219,9 +219,12 @@ class CampaignRunner:
                 await release_leads(conn, self.settings.node, skipped)
             if leads:
                 launched.append((leads, await self.journal.start_in(conn, self._starts(leads))))
+            await ride(conn)    # the queued endings ride this crossing (journal.riding)
 
         try:
-            await self.hopper.take(want, ready_ids, then=attempt_rows)
+            async with self.journal.riding() as ride:
+                await self.hopper.take(want, ready_ids, then=attempt_rows)
+                ride.committed()
         except BaseException:
             for op in owners.values():
                 if op.state is OperatorState.RESERVED:

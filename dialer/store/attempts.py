@@ -174,30 +174,32 @@ async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
                              nxt.attempts, contacted, e.outcome, e.ended_at)
 
     if closing:
-        await conn.execute(
-            """UPDATE attempt SET outcome = u.outcome, ended_at = u.ended_at, sip_status = u.sip_status,
-                   ringing_at = coalesce(u.ringing_at, attempt.ringing_at),
-                   answered_at = coalesce(u.answered_at, attempt.answered_at),
-                   bridged_at = coalesce(u.bridged_at, attempt.bridged_at),
-                   operator_id = coalesce(u.operator_id, attempt.operator_id)
-               FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::timestamptz[],
-                           $6::timestamptz[], $7::timestamptz[], $8::bigint[])
-                    AS u(id, outcome, ended_at, sip_status, ringing_at, answered_at, bridged_at, operator_id)
-               WHERE attempt.id = u.id""",
-            *[list(c) for c in zip(*[(e.attempt_id, e.outcome, e.ended_at, e.sip_status, e.ringing_at,
-                                      e.answered_at, e.bridged_at, e.operator_id) for e in closing])])
-    if moved:
-        await _update_leads(conn, list(moved.values()))
+        # One statement (one round trip): the attempts close, and their leads move on.
+        await _close_and_move(conn, [(e.attempt_id, e.outcome, e.ended_at, e.sip_status, e.ringing_at,
+                                      e.answered_at, e.bridged_at, e.operator_id) for e in closing],
+                              list(moved.values()))
     return results
 
 
-async def _update_leads(conn, updates: list[tuple]) -> None:
-    cols = [list(c) for c in zip(*updates)]
-    # One statement (one round trip): the leads move on, and their due callbacks have now been dialed.
+async def _close_and_move(conn, closing: list[tuple], updates: list[tuple]) -> None:
+    attempt_cols = [list(c) for c in zip(*closing)]
+    lead_cols = [list(c) for c in zip(*updates)] if updates else [[] for _ in range(9)]
+    # The attempts close; the leads move on, and their due callbacks have now been dialed. The
+    # parts touch different rows (the leads and attempts are locked above), one snapshot.
     await conn.execute(
-        """WITH u AS (
-               SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[],
-                                    $6::int[], $7::timestamptz[], $8::text[], $9::timestamptz[])
+        """WITH closed AS (
+               UPDATE attempt SET outcome = a.outcome, ended_at = a.ended_at, sip_status = a.sip_status,
+                   ringing_at = coalesce(a.ringing_at, attempt.ringing_at),
+                   answered_at = coalesce(a.answered_at, attempt.answered_at),
+                   bridged_at = coalesce(a.bridged_at, attempt.bridged_at),
+                   operator_id = coalesce(a.operator_id, attempt.operator_id)
+               FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::timestamptz[],
+                           $6::timestamptz[], $7::timestamptz[], $8::bigint[])
+                    AS a(id, outcome, ended_at, sip_status, ringing_at, answered_at, bridged_at, operator_id)
+               WHERE attempt.id = a.id),
+           u AS (
+               SELECT * FROM unnest($9::bigint[], $10::text[], $11::text[], $12::timestamptz[], $13::bool[],
+                                    $14::int[], $15::timestamptz[], $16::text[], $17::timestamptz[])
                    AS u(id, status, call_mode, next_at, completed, attempts, contacted_at, outcome, ended_at)),
            called_back AS (
                UPDATE callback SET done_at = u.ended_at FROM u
@@ -206,4 +208,4 @@ async def _update_leads(conn, updates: list[tuple]) -> None:
                completed = u.completed, attempts = u.attempts, last_outcome = u.outcome,
                last_contacted_at = coalesce(u.contacted_at, lead.last_contacted_at),
                lease_owner = NULL, lease_expires_at = NULL, updated_at = u.ended_at
-           FROM u WHERE lead.id = u.id""", *cols)
+           FROM u WHERE lead.id = u.id""", *attempt_cols, *lead_cols)

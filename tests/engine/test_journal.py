@@ -79,3 +79,82 @@ async def test_after_endings_runs_in_the_flush_crossing_and_raises_its_own_error
     # The endings committed even though the second unit failed (savepoint).
     assert await _rows(store) == ["end 7", "wrap 7", "end 8"]
     assert journal.crossings == 2
+
+
+async def test_endings_ride_a_launch_rounds_crossing_and_stay_queued_when_it_fails(store, autojump_clock):
+    await _scratch(store)
+    finished = []
+    journal = CallJournal(store, _never, _log_ends, flush_interval=2.0,
+                          on_finished=lambda end, result: finished.append(result))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(journal.run)
+        journal.finish(1)
+        journal.later(_log, "wrap 1")
+        journal.finish(2)
+
+        async def round_(conn, ride):
+            await conn.execute("INSERT INTO journal_log (what) VALUES ('round B')")
+            await ride(conn)
+            await ride(conn)                    # a second call in the same round does nothing
+
+        # Not yet due (queued less than the interval ago): a round carries nothing.
+        async with journal.riding() as ride:
+            await store.run(round_, ride)
+            ride.committed()
+        assert journal.pending() == 2 and journal.rides == 0
+        await trio.sleep(2.5)                   # due now; the flusher gives a round one more interval
+
+        # A round whose transaction fails: nothing it carried is lost, all stays queued.
+        async def failing_round(conn, ride):
+            await conn.execute("INSERT INTO journal_log (what) VALUES ('round A')")
+            await ride(conn)
+            raise RuntimeError("round failed")
+
+        try:
+            async with journal.riding() as ride:
+                await store.run(failing_round, ride)
+                ride.committed()
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the round's error must reach the round")
+        assert journal.pending() == 2 and await _rows(store) == ["round B"]
+
+        crossings = journal.crossings
+        async with journal.riding() as ride:
+            await store.run(round_, ride)
+            ride.committed()
+        assert journal.pending() == 0 and journal.rides == 1
+        await trio.sleep(3.0)                   # past the interval: the flusher has nothing to do
+        assert journal.crossings == crossings
+        journal.finish(3)
+        await journal.drained()
+        nursery.cancel_scope.cancel()
+    assert await _rows(store) == ["round B", "round B", "end 1", "end 2", "wrap 1", "end 3"]
+    assert finished == ["stored 1", "stored 2", "stored 3"]
+
+
+async def _log_many(conn, args_list):
+    for (what,) in args_list:
+        if what.startswith("bad"):
+            raise ValueError(what)
+    await conn.executemany("INSERT INTO journal_log (what) VALUES ($1)", [(f"{w} (batch)",) for (w,) in args_list])
+
+
+async def test_later_units_with_a_batch_form_run_together_and_fall_back_one_by_one(store, autojump_clock):
+    await _scratch(store)
+    journal = CallJournal(store, _never, _log_ends, flush_interval=1.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(journal.run)
+        journal.finish(1)
+        journal.later(_log, "a", batch=_log_many)
+        journal.later(_log, "b", batch=_log_many)
+        journal.later(_log, "plain")
+        journal.later(_log, "c", batch=_log_many)
+        journal.later(_log, "bad d", batch=_log_many)     # spoils the group: c and bad d one by one
+        journal.later(_log, "e", batch=_log_many)
+        await journal.drained()
+        nursery.cancel_scope.cancel()
+    assert await _rows(store) == ["end 1", "a (batch)", "b (batch)", "plain", "c", "e"]
+    assert journal.later_failed == 1
+    assert journal.crossings == 1

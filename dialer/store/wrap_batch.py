@@ -1,0 +1,153 @@
+"""Many wraps in a handful of statements: the batch form of `lead_ops.apply_wrap`.
+
+`apply_wrap` costs about seven round trips per wrap (lock the lead, rules, operator check,
+lead update, attempt check, attempt update, note; two more for a callback). When many wraps
+are stored together (the journal's flush in `dialer loadtest`: `journal.later(...,
+batch=apply_wraps)`) the same work for all of them takes four: lock the leads, the rules, the
+operators and attempts named, and every write in one statement. Each
+wrap's decision is the same pure function (`after_wrap`) on the same locked lead row, so the
+result is what applying them one by one would give.
+
+Anything `apply_wrap` would refuse (unknown lead, operator, attempt or code, a callback in the
+past) raises here before anything is written, and so does what this form does not cover (a
+lead wrapped twice in the batch, a wrap without its attempt id): the caller's savepoint rolls
+back and the journal applies the wraps one by one, where only the bad one fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from dialer.lifecycle.callbacks import localize
+from dialer.lifecycle.outcomes import LeadState
+from dialer.lifecycle.wraps import after_wrap
+
+from .attempts import default_window
+from .campaigns import NotFound
+from .lead_ops import LEAD_COLUMNS, LEAD_FROM, _lead_dict
+from .rules import load_rules
+
+
+async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
+    """`apply_wrap_kw(conn, kw)` for each `(kw,)` in `wraps` (the argument tuples of the units
+    the journal queued), in order, in the caller's transaction; their results, in order."""
+    items = [dict(args[0]) for args in wraps]
+    if not items:
+        return []
+    lead_ids = [w["lead_id"] for w in items]
+    if len(set(lead_ids)) != len(lead_ids):
+        raise ValueError("apply_wraps: a lead wrapped twice in one batch (apply them one by one)")
+    if any(w.get("attempt_id") is None for w in items):
+        raise ValueError("apply_wraps: every wrap needs its attempt id (apply them one by one)")
+    if any(w.get("window_for", default_window) is not default_window for w in items):
+        raise ValueError("apply_wraps: the default calling window only")
+
+    # Lock the leads in id order, as one statement (apply_wrap locks one at a time).
+    leads = {r["id"]: _lead_dict(r) for r in await conn.fetch(
+        f"SELECT {LEAD_COLUMNS} FROM {LEAD_FROM} WHERE l.id = ANY($1::bigint[]) ORDER BY l.id FOR UPDATE OF l",
+        sorted(lead_ids))}
+    for lead_id in lead_ids:
+        if lead_id not in leads:
+            raise NotFound(f"no lead with id {lead_id}")
+    rules = await load_rules(conn, sorted({lead["campaign_id"] for lead in leads.values()}))
+    people = {who for w in items for who in (w.get("operator_id"), w.get("callback_owner")) if who is not None}
+    # The operators and attempts named, checked in one query.
+    known, attempts = set(), {}
+    for r in await conn.fetch(
+            "SELECT id, NULL::bigint AS lead_id FROM operator WHERE id = ANY($1::bigint[]) "
+            "UNION ALL SELECT id, lead_id FROM attempt WHERE id = ANY($2::bigint[])",
+            sorted(people), [w["attempt_id"] for w in items]):
+        if r["lead_id"] is None:
+            known.add(r["id"])
+        else:
+            attempts[r["id"]] = r["lead_id"]
+
+    decided = []
+    for w in items:
+        lead = leads[w["lead_id"]]
+        callback_at = w.get("callback_at")
+        if callback_at is not None and callback_at.tzinfo is None:
+            callback_at = localize(callback_at, lead["timezone"])
+        for who, label in ((w.get("operator_id"), "operator"), (w.get("callback_owner"), "callback owner")):
+            if who is not None and who not in known:
+                raise NotFound(f"{label}: no operator with id {who}")
+        r = rules[lead["campaign_id"]]
+        state = LeadState(lead["id"], lead["status"], lead["call_mode"], lead["attempts"], lead["timezone"],
+                          lead["timezones"])
+        result = after_wrap(r, state, w["code"], w["now"], default_window(r, lead),
+                            complete=w.get("complete", False), callback_at=callback_at)
+        if attempts.get(w["attempt_id"]) != lead["id"]:
+            raise NotFound(f"no attempt {w['attempt_id']} on lead {lead['id']}")
+        decided.append((w, lead, result))
+
+    leads_u = [(lead["id"], res.wrap_code, res.status, res.call_mode, res.completed, res.next_attempt_at,
+                res.contact_status, w["now"]) for w, lead, res in decided]
+    attempts_u = [(w["attempt_id"], res.wrap_code, w.get("operator_id"), w.get("note")) for w, lead, res in decided]
+    # The caller's time (virtual under the simulator), not the server's: as apply_wrap.
+    dnc = [(lead["phone"], lead["campaign_id"], f"wrap {res.wrap_code} lead {lead['id']}", w["now"])
+           for w, lead, res in decided if res.adds_dnc]
+    calls_back = [(lead["id"], lead["campaign_id"], res.callback_at, w.get("callback_owner"), w.get("note"),
+                   w["now"]) for w, lead, res in decided if res.callback_at is not None]
+    notes = [(lead["id"], w["author"], f"wrap {res.wrap_code}" + (f": {w['note']}" if w.get("note") else ""),
+              w["now"]) for w, lead, res in decided]
+    # Every write in ONE statement (one round trip). Its parts see one snapshot: the callback
+    # UPDATE closes the lead's open callbacks, not the ones the INSERT beside it adds (a new
+    # callback replaces any still open, as in apply_wrap). Callback ids are drawn up front
+    # (as start_attempts does) so each comes back with its lead.
+    rows = await conn.fetch(
+        """WITH lead_u AS (
+               UPDATE lead SET wrap_code = u.wrap_code, status = u.status, call_mode = u.call_mode,
+                   completed = u.completed, next_attempt_at = u.next_at,
+                   contact_status = coalesce(u.contact_status, lead.contact_status), updated_at = u.now
+               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[],
+                           $7::text[], $8::timestamptz[])
+                    AS u(id, wrap_code, status, call_mode, completed, next_at, contact_status, now)
+               WHERE lead.id = u.id),
+           attempt_u AS (
+               UPDATE attempt SET wrap_code = u.wrap_code, operator_id = coalesce(u.operator_id, attempt.operator_id),
+                   notes = CASE WHEN u.note IS NULL THEN attempt.notes
+                                ELSE concat_ws('; ', attempt.notes, u.note) END
+               FROM unnest($9::bigint[], $10::text[], $11::bigint[], $12::text[]) AS u(id, wrap_code, operator_id, note)
+               WHERE attempt.id = u.id),
+           dnc_i AS (
+               INSERT INTO dnc (phone, campaign_id, source, added_at)
+               SELECT * FROM unnest($13::text[], $14::bigint[], $15::text[], $16::timestamptz[])
+               ON CONFLICT (phone, coalesce(campaign_id, 0)) DO NOTHING),
+           note_i AS (
+               INSERT INTO lead_note (lead_id, author, kind, body, created_at)
+               SELECT u.lead_id, u.author, 'wrap', u.body, u.now
+               FROM unnest($17::bigint[], $18::text[], $19::text[], $20::timestamptz[]) WITH ORDINALITY
+                    AS u(lead_id, author, body, now, ord) ORDER BY u.ord),
+           cb AS (
+               SELECT nextval(pg_get_serial_sequence('callback', 'id')) AS id, u.*
+               FROM unnest($21::bigint[], $22::bigint[], $23::timestamptz[], $24::bigint[], $25::text[],
+                           $26::timestamptz[]) AS u(lead_id, campaign_id, due_at, operator_id, note, now)),
+           cb_closed AS (
+               UPDATE callback SET done_at = cb.now FROM cb
+               WHERE callback.lead_id = cb.lead_id AND callback.done_at IS NULL),
+           cb_i AS (
+               INSERT INTO callback (id, lead_id, campaign_id, due_at, operator_id, note, created_at)
+               SELECT id, lead_id, campaign_id, due_at, operator_id, note, now FROM cb RETURNING id)
+           SELECT cb.id, cb.lead_id FROM cb JOIN cb_i USING (id)""",
+        *_columns(leads_u, 8), *_columns(attempts_u, 4), *_columns(dnc, 4), *_columns(notes, 4),
+        *_columns(calls_back, 6))
+    callback_ids = {r["lead_id"]: r["id"] for r in rows}
+    return [{"lead_id": lead["id"], "wrap_code": res.wrap_code, "status": res.status, "call_mode": res.call_mode,
+             "completed": res.completed, "next_attempt_at": res.next_attempt_at,
+             "contact_status": res.contact_status, "added_dnc": res.adds_dnc,
+             "callback_id": callback_ids.get(lead["id"]), "callback_at": res.callback_at,
+             "attempt_id": w["attempt_id"]} for w, lead, res in decided]
+
+
+async def apply_wrap_kw(conn, kw: dict) -> dict:
+    """`apply_wrap` with its arguments in one dict: the one-by-one form `apply_wraps` batches
+    (`journal.later(apply_wrap_kw, kw, batch=apply_wraps)`)."""
+    from .lead_ops import apply_wrap
+
+    kw = dict(kw)
+    return await apply_wrap(conn, kw.pop("lead_id"), kw.pop("code"), **kw)
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows as `width` column arrays (empty arrays for no rows: unnest then yields nothing)."""
+    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
