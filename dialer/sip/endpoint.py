@@ -59,6 +59,9 @@ CALLING, TRYING, RINGING, EARLY_MEDIA, ANSWERED, ENDED = (
     "calling", "trying", "ringing", "early_media", "answered", "ended")
 INCOMING = "incoming"  # an inbound call the handler has not answered yet
 
+# Datagrams handled per wake-up of the receive loop before it yields to other tasks.
+RECEIVE_SLICE = 64
+
 
 class CallError(Exception):
     """A call operation that cannot be done (e.g. re-INVITE on a call that is not up)."""
@@ -389,6 +392,13 @@ class Endpoint:
         heap = self._heap
         while True:
             now = trio.current_time()
+            if heap and heap[0][0] <= now:
+                # A response that reached our socket before its timer's deadline did arrive
+                # in time. After a stall (CPU contention, a long collection) both this loop
+                # and the receive loop are due; handle what is queued first, or Timer A/E
+                # would retransmit requests whose answers are waiting (and a retransmitted
+                # INVITE crossing the 200 makes some peers, sipp's UAS among them, abort).
+                await self._receive_queued(RECEIVE_SLICE * 16)
             while heap and heap[0][0] <= now:
                 _, _, fn, arg = heapq.heappop(heap)
                 try:
@@ -712,31 +722,37 @@ class Endpoint:
 
     async def _receive_loop(self) -> None:
         transport = self.transport
-        pending = None
-        burst = 0
         while True:
-            if pending is None or burst >= 64:
-                # Wait (a checkpoint), at least every 64 datagrams so others get a turn.
-                message, address = await transport.receive()
-                burst = 0
+            message, address = await transport.receive()  # waits; a checkpoint
+            await self._handle(message, address)
+            # Every datagram already waiting is taken in this wake-up, but at most
+            # RECEIVE_SLICE before the next `receive()` lets the timers and calls run.
+            # Nothing is read ahead: a datagram is read only when it is handled next.
+            await self._receive_queued(RECEIVE_SLICE - 1)
+
+    async def _receive_queued(self, limit: int) -> None:
+        """Handle up to `limit` datagrams already waiting in the socket, without waiting."""
+        transport = self.transport
+        for _ in range(limit):
+            got = transport.receive_nowait()
+            if got is None:
+                return
+            await self._handle(*got)
+
+    async def _handle(self, message, address: Address) -> None:
+        try:
+            if isinstance(message, Response):
+                await self._on_response(message)
+            elif isinstance(message, Request):
+                await self._on_request(message, address)
             else:
-                message, address = pending
-            # Every datagram already waiting is taken in this wake-up.
-            pending = transport.receive_nowait()
-            burst += 1
-            try:
-                if isinstance(message, Response):
-                    await self._on_response(message)
-                elif isinstance(message, Request):
-                    await self._on_request(message, address)
-                else:
-                    self.stats["dropped"] += 1  # unparseable: nothing safe to answer to
-            except (SipParseError, DialogError, SdpError, LocalProtocolError, ValueError) as exc:
-                self.stats["dropped"] += 1
-                log.debug("dropped a message from %s: %s", address, exc)
-            except Exception:  # the peer must never crash the endpoint
-                self.stats["internal_errors"] += 1
-                log.exception("SIP message handling failed")
+                self.stats["dropped"] += 1  # unparseable: nothing safe to answer to
+        except (SipParseError, DialogError, SdpError, LocalProtocolError, ValueError) as exc:
+            self.stats["dropped"] += 1
+            log.debug("dropped a message from %s: %s", address, exc)
+        except Exception:  # the peer must never crash the endpoint
+            self.stats["internal_errors"] += 1
+            log.exception("SIP message handling failed")
 
     async def _on_response(self, response: Response) -> None:
         entry = self._clients.get((response.branch or "", response.cseq_method))
