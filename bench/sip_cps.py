@@ -95,11 +95,15 @@ class GcPauses:
     """How long the garbage collector stopped the process, per generation (a pause of
     more than T1 = 0.5 s makes every call in flight retransmit)."""
 
+    LONG = 0.05  # pauses at least this long are listed with when they happened
+
     def __init__(self):
         self.count = [0, 0, 0]
         self.total = [0.0, 0.0, 0.0]
         self.longest = [0.0, 0.0, 0.0]
+        self.long_pauses: list[tuple[float, int, int]] = []  # (s into the run, gen, ms)
         self._began = 0.0
+        self._start = time.perf_counter()
 
     def __enter__(self):
         gc.callbacks.append(self._callback)
@@ -116,10 +120,14 @@ class GcPauses:
         self.count[generation] += 1
         self.total[generation] += took
         self.longest[generation] = max(self.longest[generation], took)
+        if took >= self.LONG:
+            self.long_pauses.append((round(self._began - self._start, 1), generation,
+                                     round(took * 1e3)))
 
     def report(self) -> dict:
         return {f"gen{g}": {"collections": self.count[g], "total_ms": round(self.total[g] * 1e3),
-                            "longest_ms": round(self.longest[g] * 1e3)} for g in range(3)}
+                            "longest_ms": round(self.longest[g] * 1e3)} for g in range(3)} | {
+            "long_pauses_s_gen_ms": self.long_pauses}
 
 
 async def our_uac(target, seconds: float, workers: int, trace: bool = False) -> dict:
@@ -175,12 +183,13 @@ async def our_uac(target, seconds: float, workers: int, trace: bool = False) -> 
             "user_us_per_call": round(user / max(done, 1) * 1e6),
             "system_us_per_call": round(system / max(done, 1) * 1e6),
             "datagrams_sent": stats.sent, "datagrams_received": stats.received,
-            "internal_errors": endpoint.stats["internal_errors"], "gc_pauses": pauses.report()}
+            "internal_errors": endpoint.stats["internal_errors"], "gc_pauses": pauses.report(),
+            # When the slow calls began (seconds into the run, per 0.1 s): spread out means
+            # lost datagrams; all the workers at once means the whole process stalled.
+            "slow_call_starts": sorted(collections.Counter(slow_starts).items())}
     if tracer:
         result["failed_calls"] = [tracer.report(c) for c in failed_calls[:10]]
         result["unfinished_calls"] = [tracer.report(c) for c in list(open_calls)[:10]]
-        # When the slow calls began (seconds into the run): a burst means a stall.
-        result["slow_call_starts"] = sorted(collections.Counter(slow_starts).items())
         result["slow_call_traces"] = slow_calls
     return result
 
@@ -241,9 +250,10 @@ def median_run(runs: list[dict]) -> dict:
                "all_runs_failures": [r["failures"] for r in runs],
                "all_runs_slow_calls": [r["slow_calls"] for r in runs]}
     traced = [c for r in runs for c in r.get("failed_calls", []) + r.get("unfinished_calls", [])]
+    median["all_runs_slow_call_starts"] = [r["slow_call_starts"] for r in runs]
+    median["all_runs_long_gc_pauses"] = [r["gc_pauses"]["long_pauses_s_gen_ms"] for r in runs]
     if any("failed_calls" in r for r in runs):
         median["failed_call_traces"] = traced
-        median["all_runs_slow_call_starts"] = [r["slow_call_starts"] for r in runs]
         median["slow_call_traces"] = [c for r in runs for c in r["slow_call_traces"]]
     return median
 
