@@ -16,6 +16,7 @@ Prints one JSON object. Needs sipp (Debian package sip-tester).
 from __future__ import annotations
 
 import argparse
+import collections
 import gc
 import json
 import re
@@ -53,11 +54,89 @@ def sipp_base(sipp: str, port: int) -> list[str]:
             "-mi", "127.0.0.1", "-mp", str(free_port()), "-nostdin", "-buff_size", BUFF]
 
 
-async def our_uac(target, seconds: float, workers: int) -> dict:
+class CallTracer:
+    """`--trace-failures`: every SIP message of every call, by Call-ID, kept until the
+    call succeeds; what is left at the end is the exchange of each failed call."""
+
+    def __init__(self, transport):
+        self.traces: dict[str, list] = {}
+        send, parse = transport.send, transport._parse
+
+        async def traced_send(message, address):
+            self._add(message, "sent")
+            await send(message, address)
+
+        def traced_parse(data, address):
+            result = parse(data, address)
+            self._add(result[0], "received")
+            return result
+
+        transport.send, transport._parse = traced_send, traced_parse
+
+    def _add(self, message, direction: str) -> None:
+        call_id = getattr(message, "call_id", None)
+        if call_id is None:
+            return
+        line = (f"{message.method} " if hasattr(message, "method")
+                else f"{message.status} ") + f"CSeq {message.cseq} {message.cseq_method}" \
+            + f" branch {message.branch}"
+        self.traces.setdefault(call_id, []).append(
+            (round(trio.current_time(), 4), direction, line))
+
+    def report(self, call) -> dict:
+        return {"call_id": call.call_id, "state": call.state, "outcome": call.outcome,
+                "sip_status": call.sip_status, "reason": call.reason, "ended_by": call.ended_by,
+                "progress": [(round(t, 4), s) for t, s in call.progress],
+                "messages": self.traces.get(call.call_id, []),
+                "endpoint_stats": dict(call.endpoint.stats)}
+
+
+class GcPauses:
+    """How long the garbage collector stopped the process, per generation (a pause of
+    more than T1 = 0.5 s makes every call in flight retransmit)."""
+
+    LONG = 0.05  # pauses at least this long are listed with when they happened
+
+    def __init__(self):
+        self.count = [0, 0, 0]
+        self.total = [0.0, 0.0, 0.0]
+        self.longest = [0.0, 0.0, 0.0]
+        self.long_pauses: list[tuple[float, int, int]] = []  # (s into the run, gen, ms)
+        self._began = 0.0
+        self._start = time.perf_counter()
+
+    def __enter__(self):
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        generation, took = info["generation"], time.perf_counter() - self._began
+        self.count[generation] += 1
+        self.total[generation] += took
+        self.longest[generation] = max(self.longest[generation], took)
+        if took >= self.LONG:
+            self.long_pauses.append((round(self._began - self._start, 1), generation,
+                                     round(took * 1e3)))
+
+    def report(self) -> dict:
+        return {f"gen{g}": {"collections": self.count[g], "total_ms": round(self.total[g] * 1e3),
+                            "longest_ms": round(self.longest[g] * 1e3)} for g in range(3)} | {
+            "long_pauses_s_gen_ms": self.long_pauses}
+
+
+async def our_uac(target, seconds: float, workers: int, trace: bool = False) -> dict:
     sdp = make_offer("127.0.0.1", 10000).to_bytes()
     done = failed = slow = 0
     unfinished = 0
+    failed_calls, open_calls, slow_starts, slow_calls = [], set(), [], []
     async with open_endpoint(UdpNetwork(), "127.0.0.1", 0) as endpoint:
+        tracer = CallTracer(endpoint.transport) if trace else None
         trunk = Trunk("sipp", *target)
         start = trio.current_time()
         end = start + seconds
@@ -68,34 +147,51 @@ async def our_uac(target, seconds: float, workers: int) -> dict:
                 began = trio.current_time()
                 call = await endpoint.dial(trunk, "100", ring_timeout=30, sdp=sdp)
                 unfinished += 1
+                open_calls.add(call)
                 if await call.wait_answered():
                     await call.hangup()
                     done += 1
                 else:
                     failed += 1
+                    failed_calls.append(call)
+                open_calls.discard(call)
                 unfinished -= 1
                 if trio.current_time() - began > 0.4:
                     slow += 1  # needed a retransmission (T1 = 0.5 s)
+                    slow_starts.append(round(began - start, 1))
+                    if tracer and len(slow_calls) < 5 and call.outcome == "answered":
+                        slow_calls.append(tracer.report(call))
+                if tracer and call.outcome == "answered":
+                    tracer.traces.pop(call.call_id, None)
 
         cpu0 = time.process_time()
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
-        async with trio.open_nursery() as nursery:
-            for _ in range(workers):
-                nursery.start_soon(worker)
-            # Calls still open 5 s after the window are failures (e.g. a BYE nobody answers).
-            await trio.sleep(seconds + 5)
-            nursery.cancel_scope.cancel()
+        with GcPauses() as pauses:
+            async with trio.open_nursery() as nursery:
+                for _ in range(workers):
+                    nursery.start_soon(worker)
+                # Calls still open 5 s after the window are failures (e.g. a BYE nobody answers).
+                await trio.sleep(seconds + 5)
+                nursery.cancel_scope.cancel()
         cpu = time.process_time() - cpu0
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         user, system = ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime
         stats = endpoint.transport.stats
-    return {"calls": done, "failures": failed + unfinished, "slow_calls": slow,
+    result = {"calls": done, "failures": failed + unfinished, "slow_calls": slow,
             "seconds": seconds, "calls_per_second": round(done / seconds),
             "cpu_seconds": round(cpu, 2), "cpu_us_per_call": round(cpu / max(done, 1) * 1e6),
             "user_us_per_call": round(user / max(done, 1) * 1e6),
             "system_us_per_call": round(system / max(done, 1) * 1e6),
             "datagrams_sent": stats.sent, "datagrams_received": stats.received,
-            "internal_errors": endpoint.stats["internal_errors"]}
+            "internal_errors": endpoint.stats["internal_errors"], "gc_pauses": pauses.report(),
+            # When the slow calls began (seconds into the run, per 0.1 s): spread out means
+            # lost datagrams; all the workers at once means the whole process stalled.
+            "slow_call_starts": sorted(collections.Counter(slow_starts).items())}
+    if tracer:
+        result["failed_calls"] = [tracer.report(c) for c in failed_calls[:10]]
+        result["unfinished_calls"] = [tracer.report(c) for c in list(open_calls)[:10]]
+        result["slow_call_traces"] = slow_calls
+    return result
 
 
 def sipp_uac(sipp: str, target_port: int, seconds: float, limit: int) -> dict:
@@ -143,12 +239,35 @@ async def hold_calls(target, count: int, rate: float) -> dict:
             "rss_kib_per_call": round((rss - base) * 1024 / max(held, 1), 1), "ended": ended}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The median run by calls/s, with every run's rate and failures (a failure in any
+    run counts, not only in the median one) and, when traced, every failed call's trace."""
+    by_rate = sorted(runs, key=lambda r: r["calls_per_second"])
+    median = {k: v for k, v in by_rate[len(runs) // 2].items()
+              if k not in ("failed_calls", "unfinished_calls", "slow_call_starts",
+                           "slow_call_traces")}
+    median |= {"all_runs_cps": [r["calls_per_second"] for r in runs],
+               "all_runs_failures": [r["failures"] for r in runs],
+               "all_runs_slow_calls": [r["slow_calls"] for r in runs]}
+    traced = [c for r in runs for c in r.get("failed_calls", []) + r.get("unfinished_calls", [])]
+    median["all_runs_slow_call_starts"] = [r["slow_call_starts"] for r in runs]
+    median["all_runs_long_gc_pauses"] = [r["gc_pauses"]["long_pauses_s_gen_ms"] for r in runs]
+    if any("failed_calls" in r for r in runs):
+        median["failed_call_traces"] = traced
+        median["slow_call_traces"] = [c for r in runs for c in r["slow_call_traces"]]
+    return median
+
+
 async def main_async(args) -> dict:
     sipp = shutil.which("sipp")
     if not sipp:
         raise SystemExit("sipp not found (Debian package sip-tester)")
     port = free_port()
-    uas = subprocess.Popen(sipp_base(sipp, port) + ["-sn", "uas", "-l", "100000"],
+    uas_log = []
+    if args.uas_error_log:
+        # sipp logs every message it did not expect, with the call's Call-ID.
+        uas_log = ["-trace_err", "-error_file", str(Path(args.uas_error_log).resolve())]
+    uas = subprocess.Popen(sipp_base(sipp, port) + ["-sn", "uas", "-l", "100000"] + uas_log,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         await trio.sleep(0.5)
@@ -159,20 +278,19 @@ async def main_async(args) -> dict:
             return result
         default_gc = gc.get_threshold()
         if args.gc in ("both", "default"):
-            runs = [await our_uac(target, args.seconds, args.workers) for _ in range(args.runs)]
-            runs.sort(key=lambda r: r["calls_per_second"])
-            result["ours_default_gc"] = runs[len(runs) // 2] | {
-                "gc_threshold": default_gc, "all_runs_cps": [r["calls_per_second"] for r in runs]}
+            runs = [await our_uac(target, args.seconds, args.workers, args.trace_failures)
+                    for _ in range(args.runs)]
+            result["ours_default_gc"] = median_run(runs) | {"gc_threshold": default_gc}
         if args.gc in ("both", "tuned"):
             tune_gc_for_calls()  # what the engine's process does (dialer/sip/gctune.py)
-            runs = [await our_uac(target, args.seconds, args.workers) for _ in range(args.runs)]
-            runs.sort(key=lambda r: r["calls_per_second"])
-            result["ours"] = runs[len(runs) // 2] | {
-                "gc_threshold": gc.get_threshold(),
-                "all_runs_cps": [r["calls_per_second"] for r in runs]}
+            runs = [await our_uac(target, args.seconds, args.workers, args.trace_failures)
+                    for _ in range(args.runs)]
+            result["ours"] = median_run(runs) | {"gc_threshold": gc.get_threshold()}
             gc.set_threshold(*default_gc)
         else:
             result["ours"] = result.pop("ours_default_gc")
+        if args.no_reference:
+            return result
         refs = [await trio.to_thread.run_sync(sipp_uac, sipp, port, args.seconds, args.workers)
                 for _ in range(args.runs)]
         refs.sort(key=lambda r: r["calls_per_second"] or 0)
@@ -204,6 +322,13 @@ def main() -> None:
     parser.add_argument("--gc", choices=("both", "default", "tuned"), default="both",
                         help="measure our UAC with CPython's default GC thresholds, with "
                              "tune_gc_for_calls(), or both (default)")
+    parser.add_argument("--trace-failures", action="store_true",
+                        help="record every SIP message per call and print the exchange of each "
+                             "failed or unfinished call (costs some CPU)")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip sipp's own UAC and the held calls (diagnosis runs only)")
+    parser.add_argument("--uas-error-log", metavar="FILE",
+                        help="let the sipp UAS write the messages it did not expect to FILE")
     args = parser.parse_args()
     print(json.dumps(trio.run(main_async, args), indent=2))
 

@@ -121,6 +121,10 @@ class UdpNetwork:
     def __init__(self, buffer_bytes: int = SOCKET_BUFFER_BYTES):
         self.buffer_bytes = buffer_bytes
 
+    # SIP over TCP: the real network also has TCP, which the SIP endpoint opens itself
+    # (trio streams, dialer/sip/tcp.py); the in-memory network has none.
+    tcp = True
+
     async def bind(self, host: str = "127.0.0.1", port: int = 0) -> UdpSocket:
         raw = _stdlib_socket.socket(_stdlib_socket.AF_INET, _stdlib_socket.SOCK_DGRAM)
         raw.setblocking(False)

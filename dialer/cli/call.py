@@ -15,7 +15,8 @@ from .common import CliError, add_json_flag, print_fields, print_json, run
 def register(sub) -> None:
     p = sub.add_parser("call", help="place one SIP call through a trunk (trunk testing)")
     p.add_argument("number", help="number to call, e.g. +15551234567")
-    p.add_argument("--trunk", required=True, metavar="sip:HOST[:PORT]", help="trunk address")
+    p.add_argument("--trunk", required=True, metavar="sip:HOST[:PORT][;transport=tcp]",
+                   help="trunk address (UDP unless ;transport=tcp)")
     p.add_argument("--username", help="digest user name for the trunk")
     p.add_argument("--password", help="digest password (or set --password-env)")
     p.add_argument("--password-env", metavar="VAR", help="read the password from this variable")

@@ -47,10 +47,6 @@ def _check_port(value: int) -> str | None:
     return None if 0 < value < 65536 else "is not a port number"
 
 
-def _check_udp_only(value: str) -> str | None:
-    return None if value == "udp" else "is not supported yet: the SIP driver speaks UDP only (see docs/SIP.md)"
-
-
 def _check_name(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -168,9 +164,8 @@ class TrunkConfig:
     name: str = field(metadata={"check": _check_name})
     host: str = field(metadata={"check": _check_name})
     port: int = field(default=5060, metadata={"check": _check_port})
-    # TCP is in the grammar of trunks but not yet in the SIP driver: refuse it
-    # loudly rather than dial such a trunk over UDP.
-    transport: Literal["udp", "tcp"] = field(default="udp", metadata={"check": _check_udp_only})
+    # SIP over UDP or TCP (one connection to the trunk shared by its calls; docs/SIP.md).
+    transport: Literal["udp", "tcp"] = "udp"
     username: str | None = None
     password: str | None = None
     password_env: str | None = None           # read the password from this environment variable

@@ -659,33 +659,56 @@ def parse_message(data: bytes) -> Request | Response:
     return msg
 
 
+_STREAM_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_STREAM_LENGTH = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([0-9]+)[ \t]*\r?$")
+
+
 class StreamFramer:
-    """Cuts a byte stream (TCP) into messages using Content-Length (mandatory on streams)."""
+    """Cuts a byte stream (TCP) into messages using Content-Length (mandatory on streams,
+    §18.3). Segments may split or merge messages anyhow; line ends between messages
+    (RFC 5626 keep-alive CRLFs) are skipped; LF-only line ends are accepted."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        # The framing error that makes the rest of the stream unreadable, once seen.
+        self.broken: SipParseError | None = None
+
+    def frames(self, data: bytes) -> list[bytes]:
+        """Add received bytes; return every complete message's bytes, unparsed. A stream
+        that cannot be framed any more (no Content-Length, too long) sets `broken`;
+        the messages complete before that point are still returned."""
+        if self.broken is not None:
+            return []
+        buffer = self._buffer
+        buffer += data
+        out: list[bytes] = []
+        while True:
+            skip = 0
+            while skip < len(buffer) and buffer[skip] in b"\r\n":
+                skip += 1
+            if skip:
+                del buffer[:skip]
+            head_end = _STREAM_HEAD_END.search(buffer)
+            if head_end is None:
+                if len(buffer) > MAX_MESSAGE_BYTES:
+                    self.broken = SipParseError("stream header section too long")
+                return out
+            length = _STREAM_LENGTH.search(buffer, 0, head_end.start())
+            if length is None:
+                self.broken = SipParseError("stream message without Content-Length")
+                return out
+            total = head_end.end() + int(length.group(1))
+            if total > MAX_MESSAGE_BYTES:
+                self.broken = SipParseError("message too large")
+                return out
+            if len(buffer) < total:
+                return out
+            out.append(bytes(buffer[:total]))
+            del buffer[:total]
 
     def feed(self, data: bytes) -> list[Request | Response]:
-        """Add received bytes; return every complete message. Raises SipParseError on garbage."""
-        self._buffer += data
-        out = []
-        while True:
-            while self._buffer[:2] == b"\r\n":
-                del self._buffer[:2]
-            end = self._buffer.find(b"\r\n\r\n")
-            if end == -1:
-                if len(self._buffer) > MAX_MESSAGE_BYTES:
-                    raise SipParseError("stream header section too long")
-                return out
-            head = bytes(self._buffer[:end])
-            match = re.search(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*([0-9]+)[ \t]*$", head)
-            if not match:
-                raise SipParseError("stream message without Content-Length")
-            total = end + 4 + int(match.group(1))
-            if total > MAX_MESSAGE_BYTES:
-                raise SipParseError("message too large")
-            if len(self._buffer) < total:
-                return out
-            chunk = bytes(self._buffer[:total])
-            del self._buffer[:total]
-            out.append(parse_message(chunk))
+        """`frames()` parsed: every complete message. Raises SipParseError on garbage."""
+        out = [parse_message(chunk) for chunk in self.frames(data)]
+        if self.broken is not None:
+            raise self.broken
+        return out

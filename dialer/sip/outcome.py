@@ -27,6 +27,7 @@ FAILED = "failed"
 CODEC_MISMATCH = "codec_mismatch"
 
 TRANSPORT_TIMEOUT = 408  # the status we record when Timer B fires (RFC 3261 §8.1.3.1)
+TRANSPORT_ERROR = 503    # ... and when the request cannot be sent / its connection breaks
 
 _BY_STATUS = {
     486: BUSY, 600: BUSY,

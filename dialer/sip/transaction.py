@@ -10,9 +10,13 @@ Each transaction is a small state machine. The driver feeds it what happened
   applies to its state, so the driver can keep one cheap timer heap.
 - `Deliver(response)`: a response for the transaction user (the call).
 - `TimedOut()`: no final response in time (Timer B or F): treat as 408.
+- `TransportFailed()`: the driver reported (`transport_failed()`) that the request
+  could not be sent or its connection was lost: treat as 503 (§8.1.3.1, §17.1.4).
 - `Terminated()`: forget this transaction.
 
-Retransmissions happen only on unreliable transports (`reliable=False`).
+Retransmissions happen only on unreliable transports (`reliable=False`): over TCP
+Timers A, E and G are never started, Timer B and F still apply, and D, I, J and K
+are zero (§17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2).
 The machines do not know about sockets, clocks or dialogs.
 """
 
@@ -60,6 +64,11 @@ class TimedOut:
 
 
 @dataclass(slots=True)
+class TransportFailed:
+    pass
+
+
+@dataclass(slots=True)
 class Terminated:
     pass
 
@@ -102,6 +111,19 @@ class _ClientTransaction:
         events.append(StartTimer(self.TIMEOUT_TIMER, 64 * self.timers.t1))
         return events
 
+    # States in which the transaction still waits for (or absorbs) responses.
+    WAITING_STATES = ("calling", "trying", "proceeding")
+
+    def transport_failed(self) -> list:
+        """The transport could not send our request, or the connection it went over was
+        lost: a transaction still waiting for its final response tells the TU and ends
+        (§17.1.4); one that already has it just ends (nothing more can arrive)."""
+        if self.state in ("init", "terminated"):
+            return []
+        waiting = self.state in self.WAITING_STATES
+        self.state = "terminated"
+        return [TransportFailed(), Terminated()] if waiting else [Terminated()]
+
 
 class ClientInviteTransaction(_ClientTransaction):
     """Client INVITE transaction: calling → proceeding → completed/accepted → terminated.
@@ -142,7 +164,7 @@ class ClientInviteTransaction(_ClientTransaction):
 
     def timer_fired(self, name: str) -> list:
         state = self.state
-        if name == "A" and state == "calling":
+        if name == "A" and state == "calling" and not self.reliable:
             self._interval *= 2
             return [Send(self.request), StartTimer("A", self._interval)]
         if name == "B" and state == "calling":
@@ -187,7 +209,7 @@ class ClientNonInviteTransaction(_ClientTransaction):
 
     def timer_fired(self, name: str) -> list:
         state = self.state
-        if name == "E" and state in ("trying", "proceeding"):
+        if name == "E" and state in ("trying", "proceeding") and not self.reliable:
             if state == "trying":
                 self._interval = min(2 * self._interval, self.timers.t2)
             else:
@@ -256,9 +278,16 @@ class ServerInviteTransaction:
         events.append(StartTimer("H", 64 * self.timers.t1))
         return events
 
+    def transport_failed(self) -> list:
+        """The connection the request came on is gone: nothing more can be sent or received."""
+        if self.state == "terminated":
+            return []
+        self.state = "terminated"
+        return [Terminated()]
+
     def timer_fired(self, name: str) -> list:
         state = self.state
-        if name == "G" and state == "completed":
+        if name == "G" and state == "completed" and not self.reliable:
             self._interval = min(2 * self._interval, self.timers.t2)
             return [Send(self.last_response), StartTimer("G", self._interval)]
         if name == "H" and state == "completed":
@@ -301,6 +330,13 @@ class ServerNonInviteTransaction:
             return [Send(response)]
         self.state = "completed"
         return [Send(response), StartTimer("J", 0 if self.reliable else 64 * self.timers.t1)]
+
+    def transport_failed(self) -> list:
+        """The connection the request came on is gone: nothing more can be sent or received."""
+        if self.state == "terminated":
+            return []
+        self.state = "terminated"
+        return [Terminated()]
 
     def timer_fired(self, name: str) -> list:
         if name == "J" and self.state == "completed":

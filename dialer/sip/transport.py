@@ -35,13 +35,16 @@ class DatagramTransport:
     def local_address(self) -> Address:
         return self.sock.local_address
 
-    async def send(self, message: Request | Response, address: Address) -> None:
+    async def send(self, message: Request | Response, address: Address) -> bool:
+        """Send; always True: a datagram lost on the way is the transaction timers' business
+        (a stream transport returns False when it could not send)."""
         wire = getattr(message, "_wire", None)
         if wire is None:
             wire = message.to_bytes()
             message._wire = wire  # messages are not changed once sent
         self.stats.sent += 1
         await self.sock.send(wire, address)
+        return True
 
     async def receive(self) -> tuple[Request | Response | SipParseError, Address]:
         data, address = await self.sock.receive()

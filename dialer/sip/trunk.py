@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from .endpoint import Call, Endpoint
 
 
+TRANSPORTS = ("udp", "tcp")
+
+
 class TokenBucket:
     """`rate` tokens per second, at most `burst` saved up."""
 
@@ -108,7 +111,7 @@ class Trunk:
         self.name = name
         self.host = host
         self.port = port
-        self.transport = transport
+        self.transport = transport.lower()   # "udp" or "tcp"
         self.username = username
         self.password = password
         self.max_channels = max_channels
@@ -138,10 +141,15 @@ class Trunk:
 
     @classmethod
     def from_uri(cls, uri: str, **kwargs) -> "Trunk":
-        """`sip:HOST[:PORT]` (as `dialer call --trunk` takes it); no limits unless given."""
+        """`sip:HOST[:PORT][;transport=tcp]` (as `dialer call --trunk` takes it); no limits
+        unless given. Raises ValueError for a transport other than udp or tcp."""
         parsed = parse_uri(uri if ":" in uri and uri.split(":", 1)[0] in ("sip", "sips") else
                            f"sip:{uri}")
         host, port = parsed.address
+        transport = (parsed.params.get("transport") or "udp").lower()
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport={transport} is not supported (udp or tcp)")
+        kwargs.setdefault("transport", transport)
         return cls(kwargs.pop("name", f"{host}:{port}"), host, port, **kwargs)
 
     @property
@@ -161,7 +169,8 @@ class Trunk:
 
     def request_uri(self, number: str) -> str:
         port = "" if self.port == 5060 else f":{self.port}"
-        return f"sip:{self.format_number(number)}@{self.host}{port}"
+        params = ";transport=tcp" if self.transport == "tcp" else ""
+        return f"sip:{self.format_number(number)}@{self.host}{port}{params}"
 
     # --- capacity ----------------------------------------------------------------------
 
@@ -257,7 +266,7 @@ class TrunkPool:
 
     async def _options_loop(self, endpoint: "Endpoint", trunk: Trunk) -> None:
         while True:
-            status = await endpoint.options(trunk.address)
+            status = await endpoint.options(trunk.address, transport=trunk.transport)
             trunk.alive = status is not None and status < 500
             await trio.sleep(trunk.options_interval)
 

@@ -85,7 +85,8 @@ def test_example_config_is_valid_and_complete():
     assert config.campaigns[0].lists and config.campaigns[0].call_modes and config.campaigns[0].wrap_codes
 
 
-def test_tcp_trunks_are_refused_until_the_driver_speaks_tcp():
-    assert problems('[[trunks]]\nname = "t"\nhost = "h"\ntransport = "tcp"\n') == [
-        'config/demo.toml: trunks[0].transport: "tcp" is not supported yet: '
-        'the SIP driver speaks UDP only (see docs/SIP.md)']
+def test_trunk_transport_is_udp_or_tcp():
+    config = parse_config('[[trunks]]\nname = "t"\nhost = "h"\ntransport = "tcp"\n', SOURCE)
+    assert config.trunks[0].transport == "tcp"
+    (problem,) = problems('[[trunks]]\nname = "t"\nhost = "h"\ntransport = "sctp"\n')
+    assert problem.startswith("config/demo.toml: trunks[0].transport:") and "udp" in problem
