@@ -12,6 +12,7 @@ Units of work live in `dialer/store/*.py` modules next to the SQL they speak.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -124,6 +125,35 @@ class TrioStream:
             return await self._receive.receive()
         except trio.EndOfChannel:
             return None
+
+
+async def copy_stream_to_table(conn, table: str, source, **options) -> str:
+    """`conn.copy_to_table(table, source=source, ...)` that ends when the connection is lost.
+
+    asyncpg (0.32) waits on its flow-control event before each chunk of a COPY. If the connection
+    is lost while writing is paused (the server was slower than the parse), nothing sets that
+    event again (the protocol is already closing, so no termination listener runs either) and the
+    COPY waits for ever: an import whose database restarted mid-load hung instead of failing. So
+    the COPY runs as its own task and we look at the connection while it runs; once the
+    connection is closed the COPY is cancelled and the loss raised, and the import says so.
+    """
+    copy = asyncio.ensure_future(conn.copy_to_table(table, source=source, **options))
+    try:
+        while True:
+            done, _ = await asyncio.wait({copy}, timeout=_COPY_WATCH_SECONDS)
+            if done:
+                return copy.result()
+            if conn.is_closed():
+                raise asyncpg.ConnectionDoesNotExistError(
+                    "the database connection was lost during the COPY")
+    finally:
+        if not copy.done():
+            copy.cancel()
+            with contextlib.suppress(BaseException):
+                await copy
+
+
+_COPY_WATCH_SECONDS = 0.25
 
 
 @contextlib.asynccontextmanager

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import time
 
+from .bridge import copy_stream_to_table
 from .dnc import dnc_condition
 from .lists import SYS_DUPLICATE_LIST
 
@@ -101,7 +102,7 @@ async def load_import(conn, source, plan: dict) -> dict:
     # synchronous_commit stays on: an import reported as done must survive a
     # crash a moment later (turning it off was measured as a small gain only).
     await conn.execute(_STAGE_DDL)
-    await conn.copy_to_table("import_stage", source=source, columns=list(STAGE_COLUMNS), format="csv")
+    await copy_stream_to_table(conn, "import_stage", source, columns=list(STAGE_COLUMNS), format="csv")
     step("copy")
     await conn.execute("ANALYZE import_stage")
     step("analyze")
