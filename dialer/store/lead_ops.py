@@ -172,15 +172,11 @@ async def apply_wrap(conn, lead_id: int, code: str, *, now: dt.datetime, author:
     """
     lead = await get_lead(conn, lead_id, lock=True)
     rules = (await load_rules(conn, [lead["campaign_id"]]))[lead["campaign_id"]]
-    if callback_at is not None and callback_at.tzinfo is None:
-        callback_at = localize(callback_at, lead["timezone"])
     for who, label in ((operator_id, "operator"), (callback_owner, "callback owner")):
         if who is not None and not await conn.fetchval("SELECT 1 FROM operator WHERE id = $1", who):
             raise NotFound(f"{label}: no operator with id {who}")
-    state = LeadState(lead_id, lead["status"], lead["call_mode"], lead["attempts"], lead["timezone"],
-                      lead["timezones"])
-    result = after_wrap(rules, state, code, now, window_for(rules, lead), complete=complete,
-                        callback_at=callback_at)
+    result = decide_wrap(rules, lead, code, now, window_for(rules, lead), complete=complete,
+                         callback_at=callback_at)
     await conn.execute(
         """UPDATE lead SET wrap_code = $2, status = $3, call_mode = $4, completed = $5, next_attempt_at = $6,
                contact_status = coalesce($7, contact_status), updated_at = $8
@@ -213,8 +209,28 @@ async def apply_wrap(conn, lead_id: int, code: str, *, now: dt.datetime, author:
             "INSERT INTO callback (lead_id, campaign_id, due_at, operator_id, note, created_at) "
             "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             lead_id, lead["campaign_id"], result.callback_at, callback_owner, note, now)
-    body = f"wrap {result.wrap_code}" + (f": {note}" if note else "")
-    await add_note(conn, lead_id, author, body, now, kind="wrap")
+    await add_note(conn, lead_id, author, wrap_note(result.wrap_code, note), now, kind="wrap")
+    return wrap_summary(lead_id, result, callback_id, attempt_id)
+
+
+def decide_wrap(rules, lead: dict, code: str, now: dt.datetime, window, *, complete: bool = False,
+                callback_at: dt.datetime | None = None):
+    """The lead's next state after a wrap (pure): `callback_at` without a timezone is the lead's
+    local time. Shared by `apply_wrap` and its batch form (`wrap_batch.apply_wraps`)."""
+    if callback_at is not None and callback_at.tzinfo is None:
+        callback_at = localize(callback_at, lead["timezone"])
+    state = LeadState(lead["id"], lead["status"], lead["call_mode"], lead["attempts"], lead["timezone"],
+                      lead["timezones"])
+    return after_wrap(rules, state, code, now, window, complete=complete, callback_at=callback_at)
+
+
+def wrap_note(wrap_code: str, note: str | None) -> str:
+    """The body of the lead note a wrap leaves."""
+    return f"wrap {wrap_code}" + (f": {note}" if note else "")
+
+
+def wrap_summary(lead_id: int, result, callback_id: int | None, attempt_id: int | None) -> dict:
+    """What a wrap returns, one-by-one or batched."""
     return {"lead_id": lead_id, "wrap_code": result.wrap_code, "status": result.status,
             "call_mode": result.call_mode, "completed": result.completed,
             "next_attempt_at": result.next_attempt_at, "contact_status": result.contact_status,

@@ -18,13 +18,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from dialer.lifecycle.callbacks import localize
-from dialer.lifecycle.outcomes import LeadState
-from dialer.lifecycle.wraps import after_wrap
-
 from .attempts import default_window
 from .campaigns import NotFound
-from .lead_ops import LEAD_COLUMNS, LEAD_FROM, _lead_dict
+from .lead_ops import LEAD_COLUMNS, LEAD_FROM, _lead_dict, decide_wrap, wrap_note, wrap_summary
 from .rules import load_rules
 
 
@@ -65,17 +61,12 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
     decided = []
     for w in items:
         lead = leads[w["lead_id"]]
-        callback_at = w.get("callback_at")
-        if callback_at is not None and callback_at.tzinfo is None:
-            callback_at = localize(callback_at, lead["timezone"])
         for who, label in ((w.get("operator_id"), "operator"), (w.get("callback_owner"), "callback owner")):
             if who is not None and who not in known:
                 raise NotFound(f"{label}: no operator with id {who}")
         r = rules[lead["campaign_id"]]
-        state = LeadState(lead["id"], lead["status"], lead["call_mode"], lead["attempts"], lead["timezone"],
-                          lead["timezones"])
-        result = after_wrap(r, state, w["code"], w["now"], default_window(r, lead),
-                            complete=w.get("complete", False), callback_at=callback_at)
+        result = decide_wrap(r, lead, w["code"], w["now"], default_window(r, lead),
+                             complete=w.get("complete", False), callback_at=w.get("callback_at"))
         if attempts.get(w["attempt_id"]) != lead["id"]:
             raise NotFound(f"no attempt {w['attempt_id']} on lead {lead['id']}")
         decided.append((w, lead, result))
@@ -88,8 +79,8 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
            for w, lead, res in decided if res.adds_dnc]
     calls_back = [(lead["id"], lead["campaign_id"], res.callback_at, w.get("callback_owner"), w.get("note"),
                    w["now"]) for w, lead, res in decided if res.callback_at is not None]
-    notes = [(lead["id"], w["author"], f"wrap {res.wrap_code}" + (f": {w['note']}" if w.get("note") else ""),
-              w["now"]) for w, lead, res in decided]
+    notes = [(lead["id"], w["author"], wrap_note(res.wrap_code, w.get("note")), w["now"])
+             for w, lead, res in decided]
     # Every write in ONE statement (one round trip). Its parts see one snapshot: the callback
     # UPDATE closes the lead's open callbacks, not the ones the INSERT beside it adds (a new
     # callback replaces any still open, as in apply_wrap). Callback ids are drawn up front
@@ -132,11 +123,8 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
         *_columns(leads_u, 8), *_columns(attempts_u, 4), *_columns(dnc, 4), *_columns(notes, 4),
         *_columns(calls_back, 6))
     callback_ids = {r["lead_id"]: r["id"] for r in rows}
-    return [{"lead_id": lead["id"], "wrap_code": res.wrap_code, "status": res.status, "call_mode": res.call_mode,
-             "completed": res.completed, "next_attempt_at": res.next_attempt_at,
-             "contact_status": res.contact_status, "added_dnc": res.adds_dnc,
-             "callback_id": callback_ids.get(lead["id"]), "callback_at": res.callback_at,
-             "attempt_id": w["attempt_id"]} for w, lead, res in decided]
+    return [wrap_summary(lead["id"], res, callback_ids.get(lead["id"]), w["attempt_id"])
+            for w, lead, res in decided]
 
 
 async def apply_wrap_kw(conn, kw: dict) -> dict:
