@@ -109,7 +109,7 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     from .operators import OperatorDesk, OperatorState, callback_owner
     from .phone_team import PhoneTeam
     from .runner import CampaignRunner, RunnerSettings
-    from .sim_wraps import SimWraps
+    from .sim_wraps import PLAIN_CODE, SimWraps
 
     campaign = await seed_campaign(store, options.campaign, options.leads, options.seed, options.pacing)
     rows = await store.run(create_operators, [{"name": f"{options.campaign}-op{i + 1:03d}"}
@@ -123,7 +123,6 @@ async def run_day(store, profile, options: DayOptions) -> dict:
                           flush_interval=options.journal_interval)
 
     rules = (await store.run(load_rules, [campaign["id"]]))[campaign["id"]]
-    known_codes = set(rules.wrap_codes)
     wraps = SimWraps(clock, rules, options.callbacks, seed=options.seed)
 
     async def store_wrap(op, call, code, notes, callback_at):
@@ -146,7 +145,7 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     carrier = Carrier(profile, seed=options.seed)
     rng = random.Random(options.seed)
     team_cfg = profile.operators
-    codes = [(c, w) for c, w in team_cfg.wrap_codes.items() if c in known_codes]
+    codes = [(c, w) for c, w in team_cfg.wrap_codes.items() if c in wraps.known]
     wall = {"started": trio.current_time()}
 
     # Each operator sleeps until the desk moves them to wrap-up (an event, not a poll: a whole
@@ -169,12 +168,12 @@ async def run_day(store, profile, options: DayOptions) -> dict:
                 await wrapping[op.id].wait()
             wrapping[op.id] = trio.Event()
             await trio.sleep(max(0.0, team_cfg.wrap.dist.sample(rng)))
-            code = rng.choices([c for c, _ in codes], [w for _, w in codes])[0] if codes else "NI"
+            code = rng.choices([c for c, _ in codes], [w for _, w in codes])[0] if codes else PLAIN_CODE
             code, callback = wraps.choose(op, code)
             try:
                 await desk.wrap(name, code, None, callback)
             except Exception:            # a code this campaign does not know: the plain one
-                await desk.wrap(name, "NI")
+                await desk.wrap(name, PLAIN_CODE)
 
     async with trio.open_nursery() as nursery:
         carrier_ep = await nursery.start(serve_carrier, carrier_network, "127.0.0.1", 0, carrier)
