@@ -92,6 +92,7 @@ async def _fresh_store(url):
         # transaction stays atomic (the engine's invariants are unchanged); only an OS crash
         # could lose the last few; the day's wall time stops being the disk's fsync latency.
         await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        await admin.execute(f'ALTER DATABASE "{name}" SET plan_cache_mode = force_generic_plan')
         fresh = urllib.parse.urlunsplit(urllib.parse.urlsplit(admin.url)._replace(path="/" + name))
         try:
             async with Store.open(fresh, max_size=10) as store:

@@ -32,6 +32,7 @@ import trio
 
 from .compat import (AttemptEnd, AttemptStart, CallResolved, LiveAnswerSettled, Snapshot, TalkEnded,
                      WrapEnded)
+from dialer.store.launch import recheck_and_start
 from dialer.store.leases import release_leads
 
 from .operators import CallInfo, OperatorDesk, OperatorState
@@ -206,24 +207,32 @@ class CampaignRunner:
         owners: dict[int, Any] = {}          # lead id -> the operator reserved for its callback
         not_now: list[int] = []              # owned callbacks whose owner is no longer ready
 
-        async def attempt_rows(conn, leads):
-            # Inside the hopper's take transaction: the attempt rows are stored with the
-            # take-time re-check, in one crossing, and before any INVITE leaves.
-            # Belt and braces: a lead already in a call here is never dialed again, whatever
-            # the lease says.
-            leads = [lead for lead in leads if lead.id not in self._leads_in_flight]
-            skipped: list[int] = []
-            leads = self._reserve_owners(leads, owners, skipped)
-            if skipped:
-                not_now.extend(skipped)
-                await release_leads(conn, self.settings.node, skipped)
-            if leads:
-                launched.append((leads, await self.journal.start_in(conn, self._starts(leads))))
+        async def start(conn, check, leads):
+            # Inside the hopper's take crossing (asyncio side: no other task runs in between).
+            # Hold back what must not be dialed now, then ONE statement re-checks the picked
+            # leads, stores the attempt rows of those that pass and hands back the leases of
+            # those that fail or are held back. No INVITE leaves before it has returned.
+            campaign_id, node, now, ids, release = check
+            # Belt and braces: a lead already in a call is never dialed again, whatever the
+            # lease says (it is re-checked, and neither dialed nor released).
+            fresh = [lead for lead in leads if lead.id not in self._leads_in_flight]
+            held: list[int] = []
+            dial = self._reserve_owners(fresh, owners, held)
+            not_now.extend(held)
+            passed = await recheck_and_start(conn, campaign_id, node, now, ids, [*release, *held],
+                                             self._starts(dial))
+            for lead in dial:
+                if lead.id not in passed and lead.id in owners:
+                    self.desk.release(owners.pop(lead.id))
+            started = [lead for lead in dial if lead.id in passed]
+            if started:
+                launched.append((started, [passed[lead.id] for lead in started]))
             await ride(conn)    # the queued endings ride this crossing (journal.riding)
+            return list(passed)
 
         try:
             async with self.journal.riding() as ride:
-                await self.hopper.take(want, ready_ids, then=attempt_rows)
+                await self.hopper.take(want, ready_ids, start=start)
                 ride.committed()
         except BaseException:
             for op in owners.values():

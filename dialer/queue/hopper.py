@@ -100,16 +100,20 @@ class Hopper:
     # -- what the campaign runner calls ------------------------------------------------
 
     async def take(self, n: int, ready_operators: Iterable[int] | None = None, *,
-                   then=None) -> list[LeadToDial]:
+                   start=None) -> list[LeadToDial]:
         """Up to n leads to dial now, leased to this node, in dial order.
 
         Callbacks owned by an operator are only handed out when that operator is in
         `ready_operators` (until the campaign's grace period lets anyone take them).
 
-        `then(conn, leads)`, when given, runs inside the same transaction (and crossing) as
-        the take-time re-check, with the leads that passed it: the engine writes its attempt
-        rows there, so a launch round costs one crossing, not two. (It may run more than once
-        when leads fail the re-check and are replaced; it keeps its own results.)"""
+        `start(conn, check, leads)`, when given, takes the place of the plain take-time
+        re-check, in the same crossing: `check` is the re-check's arguments (campaign, owner,
+        now, the picked leads' ids, ids to hand back), `leads` the picked leads. It must
+        re-check them exactly as `sql.recheck` does while it writes what it needs (the engine:
+        `dialer.store.launch.recheck_and_start`, re-check + attempt rows in one statement) and
+        return the ids that passed. It runs with no transaction around it (its one statement
+        is atomic on its own) unless the buffers need a claim in the same crossing. It may run
+        more than once, when leads fail the re-check and are replaced; it keeps its own results."""
         async with self._lock:
             now = self.clock.now()
             await self._ensure_setup(now)
@@ -135,11 +139,11 @@ class Hopper:
                 plan = self._plan(now, 0)
                 recheck_args = (self.campaign_id, self.node, now, [lead.id for lead in picked],
                                 [lead.id for lead in closed])
-                if then is None:
+                if start is None:
                     ok, got = await self.store.run(sql.recheck_and_claim, recheck_args, plan and plan[1:])
                 else:
-                    ok, got = await self.store.run(_recheck_claim_then, recheck_args, plan and plan[1:],
-                                                   picked, then)
+                    ok, got = await self.store.run_statements(_claim_and_start, recheck_args,
+                                                              plan and plan[1:], picked, start)
                 if plan:
                     self._absorb(plan[0], got, now)
                 ok = set(ok)
@@ -437,9 +441,11 @@ class Hopper:
         self.stats["lost_leases"] += len(held) - len(kept)
 
 
-async def _recheck_claim_then(conn, recheck_args: tuple, claim_args: tuple | None, picked: list, then):
-    """`sql.recheck_and_claim`, then the caller's `then(conn, leads that passed)`: one transaction."""
-    ok, got = await sql.recheck_and_claim(conn, recheck_args, claim_args)
-    passed = set(ok)
-    await then(conn, [lead for lead in picked if lead.id in passed])
-    return ok, got
+async def _claim_and_start(conn, recheck_args: tuple, claim_args: tuple | None, picked: list, start):
+    """The caller's `start` (re-check + its own writes) and, when the buffers want one, a claim:
+    a transaction around them only when there is a claim (the two then commit together)."""
+    if not claim_args:
+        return await start(conn, recheck_args, picked), {}
+    async with conn.transaction():
+        got = await sql.claim(conn, *claim_args)
+        return await start(conn, recheck_args, picked), got

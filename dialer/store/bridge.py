@@ -73,6 +73,16 @@ class Store:
         """Run `unit(conn, *args)` inside one transaction, crossing the bridge once."""
         return await self._cross(_in_transaction, unit, args)
 
+    async def run_statements(self, unit: Unit, *args: Any) -> Any:
+        """Run `unit(conn, *args)` with no transaction around it, crossing the bridge once.
+
+        For units whose statements each stand alone (a single statement is atomic in
+        PostgreSQL) or open their own `conn.transaction()`: BEGIN and COMMIT are a round trip
+        each, as much as the statement itself for the launch round's one-statement write. The
+        unit must leave no session state behind (no SET, LISTEN or advisory lock): unlike
+        `run_without_transaction`, the connection goes back to the pool without a reset."""
+        return await self._cross(_statements, unit, args)
+
     async def run_without_transaction(self, unit: Unit, *args: Any) -> Any:
         """Run `unit(conn, *args)` on one connection (for COPY streams, advisory locks)."""
         return await self._cross(_on_connection, unit, args)
@@ -243,6 +253,11 @@ async def _in_transaction(pool: asyncpg.Pool, unit: Unit, args: Sequence[Any]) -
     async with pool.acquire() as conn:
         async with conn.transaction():
             return await unit(conn, *args)
+
+
+async def _statements(pool: asyncpg.Pool, unit: Unit, args: Sequence[Any]) -> Any:
+    async with pool.acquire() as conn:
+        return await unit(conn, *args)
 
 
 async def _on_connection(pool: asyncpg.Pool, unit: Unit, args: Sequence[Any]) -> Any:

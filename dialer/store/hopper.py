@@ -331,16 +331,21 @@ async def sweep_expired(conn, campaign_id: int, now: dt.datetime) -> int:
     return int(result.split()[-1])
 
 
+# The dial-time check of a lead `l` (placeholders: the lease owner, now, the campaign): still
+# leased to us, not completed, its number on no DNC list that applies. Shared with the launch
+# round's one statement (`dialer/store/launch.py`).
+RECHECK_WHERE = """l.lease_owner = {owner} AND l.lease_expires_at > {now} AND NOT l.completed
+    AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone
+                    AND (d.campaign_id IS NULL OR d.campaign_id = {campaign}))"""
+
+
 async def recheck(conn, campaign_id: int, owner: str, now: dt.datetime, ids: list[int],
                   release: list[int]) -> list[int]:
     """Dial-time check: of `ids`, those we still hold and whose number is not on a DNC
     list now. Releases `release` and the ids that fail, in the same transaction."""
     ok = [r["id"] for r in await conn.fetch(
-        """SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND l.lease_owner = $2
-             AND l.lease_expires_at > $3 AND NOT l.completed
-             AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone
-                             AND (d.campaign_id IS NULL OR d.campaign_id = $4))""",
-        ids, owner, now, campaign_id)]
+        "SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND "
+        + RECHECK_WHERE.format(owner="$2", now="$3", campaign="$4"), ids, owner, now, campaign_id)]
     good = set(ok)
     release = list(release) + [i for i in ids if i not in good]
     if release:

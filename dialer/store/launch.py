@@ -1,0 +1,75 @@
+"""A launch round's write, in one statement: the take-time re-check and the attempt rows.
+
+Before any INVITE leaves, the engine must know that each lead it is about to dial is still
+leased to this node, not completed and not on a DNC list *now* (an entry may have arrived
+since the hopper claimed it), and it must have stored an attempt row for it (a crash then
+leaves evidence, never a silent dial). Both used to be separate statements in a transaction:
+BEGIN, re-check, release, insert, COMMIT, five round trips for what is usually one or two
+calls. Here they are one statement, which PostgreSQL runs atomically on its own: the leads
+that pass get their attempt rows, the ones that fail (and the ones the caller hands back)
+lose their lease, and nothing else happens if the statement fails.
+
+The re-check is `dialer.store.hopper.recheck`'s, word for word (`RECHECK_WHERE`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Sequence
+
+from .attempts import AttemptStart
+from .hopper import RECHECK_WHERE
+
+_START_COLUMNS = ("lead_id", "campaign_id", "list_id", "node", "trunk", "call_id", "called_number",
+                  "caller_number", "lead_timezone", "lead_region", "call_mode", "started_at")
+_START_TYPES = ("bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text",
+                "timestamptz")
+
+_STILL_OURS = RECHECK_WHERE.format(owner="$2", now="$3", campaign="$4")
+
+_STATEMENT = f"""
+WITH ok AS (
+    SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND {_STILL_OURS}),
+input AS (
+    SELECT nextval('attempt_id_seq') AS id, u.*
+    FROM unnest({", ".join(f"${i + 6}::{t}[]" for i, t in enumerate(_START_TYPES))})
+         AS u({", ".join(_START_COLUMNS)})
+    WHERE u.lead_id IN (SELECT id FROM ok)),
+inserted AS (
+    INSERT INTO attempt (id, {", ".join(_START_COLUMNS)})
+    SELECT id, {", ".join(_START_COLUMNS)} FROM input
+    RETURNING id, lead_id),
+-- The lead's own record of the attempt time, for "why was it called at 20:58?".
+noted AS (
+    UPDATE lead SET last_attempt_at = input.started_at FROM input WHERE lead.id = input.lead_id),
+-- Leases go back for the leads that failed and for those the caller does not dial now.
+released AS (
+    UPDATE lead SET lease_owner = NULL, lease_expires_at = NULL
+    WHERE lease_owner = $2 AND (id = ANY($5::bigint[])
+                                OR (id = ANY($1::bigint[]) AND id NOT IN (SELECT id FROM ok))))
+SELECT ok.id AS lead_id, inserted.id AS attempt_id FROM ok LEFT JOIN inserted ON inserted.lead_id = ok.id
+"""
+
+
+async def recheck_and_start(conn, campaign_id: int, owner: str, now: dt.datetime, ids: Sequence[int],
+                            release: Sequence[int], starts: Sequence[AttemptStart]) -> dict[int, int | None]:
+    """Re-check `ids` (leads `owner` picked to dial), store an attempt row for each of them that
+    passes and has a start in `starts`, and release the ones that fail plus `release`.
+
+    Returns {lead id: attempt id} for every lead of `ids` that passed (attempt id None for one
+    that passed but had no start: the caller kept it back, and released it through `release`).
+    One statement, so one round trip and atomic without a transaction around it."""
+    if not ids and not release:
+        return {}
+    stray = {s.lead_id for s in starts} - (set(ids) - set(release))
+    if stray:
+        raise ValueError(f"attempt starts for leads not re-checked or handed back: {sorted(stray)}")
+    columns = [list(c) for c in zip(*[(s.lead_id, s.campaign_id, s.list_id, s.node, s.trunk, s.call_id,
+                                       s.called_number, s.caller_number, s.lead_timezone, s.lead_region,
+                                       s.call_mode, s.started_at) for s in starts])] or [[]] * len(_START_COLUMNS)
+    rows = await conn.fetch(_STATEMENT, list(ids), owner, now, campaign_id, list(release), *columns)
+    passed = {r["lead_id"]: r["attempt_id"] for r in rows}
+    missing = [s.lead_id for s in starts if s.lead_id in passed and passed[s.lead_id] is None]
+    if missing:
+        raise RuntimeError(f"attempt rows were not stored for leads {missing}")
+    return passed

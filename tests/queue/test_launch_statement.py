@@ -1,0 +1,89 @@
+"""The launch round's one statement (`dialer.store.launch.recheck_and_start`) against a real
+PostgreSQL: it re-checks exactly as the hopper's `recheck` does, stores attempt rows only for
+the leads that pass, and hands back the leases of the others, atomically and without a
+transaction around it."""
+
+import datetime as dt
+
+import pytest
+
+from dialer.store.attempts import AttemptStart
+from dialer.store.launch import recheck_and_start
+
+import hopper_seed as seed
+from hopper_seed import MONDAY_10_NY
+
+NOW = MONDAY_10_NY
+LEASED_UNTIL = NOW + dt.timedelta(minutes=2)
+
+
+async def _five_leased_leads(conn, owner="n1"):
+    cid = await seed.campaign(conn)
+    lid = await seed.lead_list(conn, cid, "l")
+    ids = await seed.leads(conn, cid, lid, 5)
+    await conn.execute("UPDATE lead SET lease_owner = $1, lease_expires_at = $2 WHERE id = ANY($3::bigint[])",
+                       owner, LEASED_UNTIL, ids)
+    return cid, lid, ids
+
+
+def _start(cid, lid, lead_id):
+    return AttemptStart(lead_id=lead_id, campaign_id=cid, called_number=f"+1202555{lead_id:04d}",
+                        started_at=NOW, list_id=lid, node="n1")
+
+
+async def _state(store, ids):
+    rows = await store.fetch("SELECT id, lease_owner, last_attempt_at FROM lead WHERE id = ANY($1::bigint[])", ids)
+    attempts = await store.fetch("SELECT id, lead_id, started_at, node FROM attempt WHERE lead_id = ANY($1::bigint[])",
+                                 ids)
+    return {r["id"]: r for r in rows}, {a["lead_id"]: a for a in attempts}
+
+
+async def test_only_leads_that_pass_get_attempts_and_the_others_lose_their_lease(store):
+    cid, lid, ids = await store.run(_five_leased_leads)
+    dnc_lead, other_nodes, expired, held, good = ids
+    await store.execute("INSERT INTO dnc (phone, campaign_id) SELECT phone, NULL FROM lead WHERE id = $1", dnc_lead)
+    await store.execute("UPDATE lead SET lease_owner = 'n2' WHERE id = $1", other_nodes)
+    await store.execute("UPDATE lead SET lease_expires_at = $2 WHERE id = $1", expired, NOW - dt.timedelta(seconds=1))
+    starts = [_start(cid, lid, i) for i in (dnc_lead, other_nodes, expired, good)]
+
+    passed = await store.run_statements(recheck_and_start, cid, "n1", NOW, ids, [held], starts)
+
+    assert set(passed) == {held, good}, "held back but still ours and callable: it passes, without an attempt"
+    assert passed[held] is None and passed[good] is not None
+    leads, attempts = await _state(store, ids)
+    assert set(attempts) == {good} and attempts[good]["id"] == passed[good]
+    assert attempts[good]["started_at"] == NOW and attempts[good]["node"] == "n1"
+    assert leads[good]["last_attempt_at"] == NOW and leads[good]["lease_owner"] == "n1"
+    assert leads[dnc_lead]["lease_owner"] is None and leads[expired]["lease_owner"] is None
+    assert leads[held]["lease_owner"] is None
+    assert leads[other_nodes]["lease_owner"] == "n2", "another node's lease is not ours to hand back"
+
+
+async def test_a_campaign_dnc_entry_counts_only_for_its_campaign(store):
+    cid, lid, ids = await store.run(_five_leased_leads)
+    other = await store.run(seed.campaign, "other")
+    await store.execute("INSERT INTO dnc (phone, campaign_id) SELECT phone, $2 FROM lead WHERE id = $1", ids[0], other)
+    await store.execute("INSERT INTO dnc (phone, campaign_id) SELECT phone, $2 FROM lead WHERE id = $1", ids[1], cid)
+    passed = await store.run_statements(recheck_and_start, cid, "n1", NOW, ids[:2], [],
+                                        [_start(cid, lid, i) for i in ids[:2]])
+    assert set(passed) == {ids[0]}
+
+
+async def test_a_failing_statement_writes_nothing(store):
+    cid, lid, ids = await store.run(_five_leased_leads)
+    bad = AttemptStart(lead_id=ids[1], campaign_id=cid + 999, called_number="+1", started_at=NOW, node="n1")
+    with pytest.raises(Exception, match="foreign key|violates"):
+        await store.run_statements(recheck_and_start, cid, "n1", NOW, ids[:2], [ids[2]],
+                                   [_start(cid, lid, ids[0]), bad])
+    leads, attempts = await _state(store, ids)
+    assert attempts == {}
+    assert all(leads[i]["lease_owner"] == "n1" for i in ids), "no lease handed back either"
+    assert all(leads[i]["last_attempt_at"] is None for i in ids)
+
+
+async def test_starts_must_be_for_rechecked_leads_that_are_not_handed_back(store):
+    cid, lid, ids = await store.run(_five_leased_leads)
+    with pytest.raises(ValueError, match="not re-checked or handed back"):
+        await store.run_statements(recheck_and_start, cid, "n1", NOW, ids[:1], [ids[0]], [_start(cid, lid, ids[0])])
+    with pytest.raises(ValueError, match="not re-checked"):
+        await store.run_statements(recheck_and_start, cid, "n1", NOW, ids[:1], [], [_start(cid, lid, ids[3])])
