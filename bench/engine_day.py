@@ -68,7 +68,7 @@ async def _run(args, profile, options):
     from dialer.cli.loadtest import _fresh_store
     from dialer.engine.loadtest import run_day
 
-    async with _fresh_store(args.database_url) as store:
+    async with _fresh_store(args.database_url, inline=not args.trio_asyncio) as store:
         CROSSINGS.clear()
         CROSS_WALL.clear()
         CROSS_TRIPS.clear()
@@ -95,6 +95,9 @@ def main() -> None:
     p.add_argument("--database-url", default=None)
     p.add_argument("--round-gap", type=float, default=0.25, help="seconds between launch rounds at least")
     p.add_argument("--journal-interval", type=float, default=2.0)
+    p.add_argument("--trio-asyncio", action="store_true",
+                   help="cross to the database through trio-asyncio (the default in virtual time is inline: "
+                        "Store.open(inline=True))")
     p.add_argument("--cprofile", default=None, help="write a cProfile dump here")
     p.add_argument("--default-gc", action="store_true",
                    help="keep CPython's GC thresholds (`dialer loadtest` raises them: dialer/sip/gctune.py)")
@@ -121,7 +124,7 @@ def main() -> None:
     out = {k: report[k] for k in ("calls", "outcomes", "live_answers", "abandon_rate", "worst_hour_abandon_rate",
                                   "occupancy", "talk_minutes_per_operator_hour", "audit_violations",
                                   "audit_by_rule", "dials_per_list", "journal")}
-    out.update(gc="default" if args.default_gc else "tuned", round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
+    out.update(store="trio-asyncio" if args.trio_asyncio else "inline", gc="default" if args.default_gc else "tuned", round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
                profile=Path(args.profile).name,
                wall_seconds=round(wall, 2), day_wall_seconds=round(report["day_wall_seconds"], 2),
                day_cpu_seconds=round(report["day_cpu_seconds"], 2),

@@ -50,7 +50,7 @@ async def _day(database_url, profile, options):
     from dialer.cli.loadtest import _fresh_store
     from dialer.engine.loadtest import run_day
 
-    async with _fresh_store(database_url) as store:
+    async with _fresh_store(database_url, inline=options.virtual) as store:
         return await run_day(store, profile, options)
 
 

@@ -77,12 +77,12 @@ def _loadtest(args) -> int:
 async def _run(args, profile, options):
     from dialer.engine.loadtest import run_day
 
-    async with _fresh_store(args.database_url) as store:
+    async with _fresh_store(args.database_url, inline=options.virtual) as store:
         return await run_day(store, profile, options)
 
 
 @contextlib.asynccontextmanager
-async def _fresh_store(url):
+async def _fresh_store(url, *, inline: bool = False):
     from dialer.store import Store, migrate, open_store
 
     async with open_store(url, migrated=False, max_size=2) as admin:
@@ -95,7 +95,8 @@ async def _fresh_store(url):
         await admin.execute(f'ALTER DATABASE "{name}" SET plan_cache_mode = force_generic_plan')
         fresh = urllib.parse.urlunsplit(urllib.parse.urlsplit(admin.url)._replace(path="/" + name))
         try:
-            async with Store.open(fresh, max_size=10) as store:
+            # In virtual time the day's store runs its crossings inline (Store.open(inline=...)).
+            async with Store.open(fresh, max_size=10, inline=inline) as store:
                 await migrate(store)
                 yield store
         finally:
