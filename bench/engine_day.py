@@ -94,7 +94,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--database-url", default=None)
     p.add_argument("--round-gap", type=float, default=0.25, help="seconds between launch rounds at least")
-    p.add_argument("--journal-interval", type=float, default=2.0)
+    p.add_argument("--journal-interval", type=float, default=5.0)
     p.add_argument("--trio-asyncio", action="store_true",
                    help="cross to the database through trio-asyncio (the default in virtual time is inline: "
                         "Store.open(inline=True))")
