@@ -24,6 +24,7 @@ import collections
 import dataclasses
 import datetime as dt
 import math
+import logging
 import random
 from typing import Iterable
 
@@ -35,6 +36,8 @@ from dialer.compliance.windows import zone
 from dialer.store import hopper as sql
 
 from .mix import WeightedMix
+
+log = logging.getLogger("dialer.hopper")
 
 
 @dataclasses.dataclass
@@ -112,8 +115,9 @@ class Hopper:
         re-check them exactly as `sql.recheck` does while it writes what it needs (the engine:
         `dialer.store.launch.recheck_and_start`, re-check + attempt rows in one statement) and
         return the ids that passed. It runs with no transaction around it (its one statement
-        is atomic on its own) unless the buffers need a claim in the same crossing. It may run
-        more than once, when leads fail the re-check and are replaced; it keeps its own results."""
+        is atomic on its own); a top-up claim, if the buffers want one, follows it in the same
+        crossing (`_claim_and_start`). It may run more than once, when leads fail the re-check
+        and are replaced; it keeps its own results."""
         async with self._lock:
             now = self.clock.now()
             await self._ensure_setup(now)
@@ -442,10 +446,18 @@ class Hopper:
 
 
 async def _claim_and_start(conn, recheck_args: tuple, claim_args: tuple | None, picked: list, start):
-    """The caller's `start` (re-check + its own writes) and, when the buffers want one, a claim:
-    a transaction around them only when there is a claim (the two then commit together)."""
+    """The caller's `start` (re-check + its own writes: one statement, committed on its own),
+    then, when the buffers want one, the top-up claim (one statement too). No transaction
+    around them: BEGIN and COMMIT would be two more round trips per round.
+
+    The claim only tops the buffers up for later rounds, so it goes second: once `start` has
+    committed, its calls must be placed whatever happens next, and a claim that fails then is
+    logged and left to the next round (what it leased, if anything, comes back at expiry)."""
+    ok = await start(conn, recheck_args, picked)
     if not claim_args:
-        return await start(conn, recheck_args, picked), {}
-    async with conn.transaction():
-        got = await sql.claim(conn, *claim_args)
-        return await start(conn, recheck_args, picked), got
+        return ok, {}
+    try:
+        return ok, await sql.claim(conn, *claim_args)
+    except Exception as exc:
+        log.warning("hopper: the top-up claim after a launch failed, the next round tries again: %r", exc)
+        return ok, {}
