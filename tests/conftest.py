@@ -98,6 +98,13 @@ async def store(database_url):
         yield s
 
 
+@pytest.fixture
+async def inline_store(database_url, autojump_clock):
+    """The store as virtual days use it (`Store.open(inline=True)`): MockClock only."""
+    async with Store.open(database_url, inline=True) as s:
+        yield s
+
+
 class CliResult:
     def __init__(self, code: int, out: str, err: str):
         self.code, self.out, self.err = code, out, err

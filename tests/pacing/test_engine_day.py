@@ -46,7 +46,8 @@ def day(pacing: str, hours: float, config: PacingConfig | None = None) -> DayOpt
                       leads=int(20 * hours * 3600 / 60 * 3), pacing_config=config)
 
 
-async def test_predictive_day_of_20_operators_stays_under_the_abandon_target(store, autojump_clock):
+async def test_predictive_day_of_20_operators_stays_under_the_abandon_target(inline_store, autojump_clock):
+    store = inline_store     # as `dialer loadtest --virtual` runs it
     profile = load_profile(ROOT / "config" / "sim" / "pacing-25.toml")
     result = await run_day(store, profile, day("predictive", 8.0))
     live, day_rate, worst_hour = await stored_abandon_rates(store, "loadtest")
@@ -58,7 +59,8 @@ async def test_predictive_day_of_20_operators_stays_under_the_abandon_target(sto
     assert result["audit_violations"] == 0, result["audit_by_rule"]
 
 
-async def test_power_pacing_at_a_high_ratio_breaks_the_target(store, autojump_clock):
+async def test_power_pacing_at_a_high_ratio_breaks_the_target(inline_store, autojump_clock):
+    store = inline_store
     # The same check against a pacer with no abandon control: it must fail it (one hour is enough).
     profile = load_profile(ROOT / "config" / "sim" / "pacing-25.toml")
     await run_day(store, profile, day("power", 1.0, PacingConfig(power_ratio=5.0, max_lines_per_operator=5.0)))
