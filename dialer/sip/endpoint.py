@@ -419,7 +419,7 @@ class Endpoint:
         # otherwise a stand-in whose sends fail, so a TCP trunk's calls fail over.
         self._tcp_listeners = tcp_listeners
         self.tcp = NoTcp() if tcp_listeners is None else TcpTransport(
-            self._handle, self._connection_lost, connect_timeout=64 * timers.t1)
+            self._handle_stream, self._connection_lost, connect_timeout=64 * timers.t1)
         self.handler = handler
         self.allow = allow
         self.on_request = on_request
@@ -857,6 +857,9 @@ class Endpoint:
         timers = self._timers
         while True:
             message, address = await transport.receive()  # waits; a checkpoint
+            # Linger timers may fire late, but never after a message that could meet their
+            # transaction.
+            await timers.fire_lingers_due(self._timer_error)
             await self._handle(message, address)
             # Every datagram already waiting is taken in this wake-up, but at most
             # RECEIVE_SLICE before the next `receive()` lets the timers and calls run.
@@ -865,6 +868,11 @@ class Endpoint:
             # The usual moment timers become moot (an answer stops Timer A): drop them
             # now rather than wake for them.
             timers.settle()
+
+    async def _handle_stream(self, message, address: Address, transport) -> None:
+        """One message from a stream (TCP) connection."""
+        await self._timers.fire_lingers_due(self._timer_error)
+        await self._handle(message, address, transport)
 
     async def _receive_queued(self, limit: int) -> None:
         """Handle up to `limit` datagrams already waiting in the socket, without waiting."""
@@ -876,10 +884,8 @@ class Endpoint:
             await self._handle(*got)
 
     async def _handle(self, message, address: Address, transport=None) -> None:
-        """One message from `address`, received over `transport` (default: UDP)."""
-        # Linger timers may fire late, but never after a message that could meet their
-        # transaction.
-        await self._timers.fire_lingers_due(self._timer_error)
+        """One message from `address`, received over `transport` (default: UDP). Callers
+        first fire the linger timers due (`TimerQueue.fire_lingers_due`), once per instant."""
         try:
             if isinstance(message, Response):
                 await self._on_response(message)

@@ -88,6 +88,7 @@ class TimerQueue:
         while True:
             now = trio.current_time()
             if (heap and heap[0][0] <= now) or (lingers and lingers[0][0] <= now):
+                await self.fire_lingers_due(on_error)  # before the queued messages meet them
                 await before_due()
                 await self._fire(heap, now, strictly=False, on_error=on_error)
                 await self._fire(lingers, now, strictly=False, on_error=on_error)

@@ -26,10 +26,10 @@ The machines do not know about sockets, clocks or dialogs.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from .message import Headers, Request, Response
+from .tokens import token_hex
 
 BRANCH_MAGIC = "z9hG4bK"
 
@@ -82,7 +82,7 @@ class Terminated:
 
 
 def new_branch() -> str:
-    return BRANCH_MAGIC + secrets.token_hex(8)
+    return BRANCH_MAGIC + token_hex(8)
 
 
 class LocalProtocolError(RuntimeError):
