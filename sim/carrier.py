@@ -111,9 +111,10 @@ class Carrier:
             self.report.refuse("cps", now)
             await call.reject(503, "Call Rate Exceeded")
             return
-        plan = self.population.plan_for(called_number(call))
+        number = called_number(call)
+        plan = self.population.plan_for(number)
         self._truth[call.call_id] = plan.outcome
-        record = self.report.start(CallRecord(called_number(call), plan.outcome, now))
+        record = self.report.start(CallRecord(number, plan.outcome, now))
         self.active += 1
         try:
             await self._play(call, plan, record)

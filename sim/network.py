@@ -146,35 +146,61 @@ class MemorySocket:
         self.local_address: Address = address
         self._heap: list[tuple[float, int, bytes, Address]] = []
         self._lot = trio.lowlevel.ParkingLot()
+        # The cancel scopes of receivers waiting for the head of the queue to be due.
+        # A datagram that becomes the new head moves their deadline instead of waking
+        # them to re-arm it: in a virtual day a receiver wakes once per delivery instant.
+        self._waiting: list[trio.CancelScope] = []
         self._closed = False
 
     async def send(self, data: bytes, address: Address) -> None:
         if self._closed:
             raise trio.ClosedResourceError("socket was closed")
-        await trio.lowlevel.checkpoint()
+        # A cancellation point but not a yield, like the real UDP socket's send (a
+        # datagram send never blocks): yielding here cost a scheduler pass per message.
+        await trio.lowlevel.checkpoint_if_cancelled()
         self._network._route(bytes(data), self.local_address, (address[0], int(address[1])))
 
     async def receive(self) -> tuple[bytes, Address]:
-        await trio.lowlevel.checkpoint()
+        yielded = False  # a receive is a checkpoint: it yields once, by parking or not
         while True:
             if self._closed:
+                if not yielded:
+                    await trio.lowlevel.checkpoint()
                 raise trio.ClosedResourceError("socket was closed")
-            deadline = self._heap[0][0] if self._heap else math.inf
+            heap = self._heap
+            deadline = heap[0][0] if heap else math.inf
             if deadline <= trio.current_time():
-                _, _, data, source = heapq.heappop(self._heap)
-                return data, source
-            # Wake when the head is due, or earlier if a datagram with an
-            # earlier delivery time (or a close) arrives meanwhile.
-            if deadline == math.inf:
-                await self._lot.park()  # no cancel scope needed: the common idle case
-            else:
-                with trio.move_on_at(deadline):
+                if yielded:
+                    _, _, data, source = heapq.heappop(heap)
+                    return data, source
+                await trio.lowlevel.checkpoint()  # data waiting: still let others run first
+                yielded = True
+                continue
+            # Wake when the head is due (the deadline moves earlier if a datagram with an
+            # earlier delivery time arrives meanwhile), or on close.
+            with trio.CancelScope(deadline=deadline) as scope:
+                self._waiting.append(scope)
+                try:
                     await self._lot.park()
+                finally:
+                    self._waiting.remove(scope)
+            yielded = True
+
+    def receive_nowait(self) -> tuple[bytes, Address] | None:
+        """The next datagram if one is due now, else None (lets the endpoint take every
+        datagram due at this instant in one wake-up, as it does with a real socket)."""
+        heap = self._heap
+        if heap and not self._closed and heap[0][0] <= trio.current_time():
+            _, _, data, source = heapq.heappop(heap)
+            return data, source
+        return None
 
     def _enqueue(self, deliver_at: float, seq: int, data: bytes, source: Address) -> None:
         heapq.heappush(self._heap, (deliver_at, seq, data, source))
         if self._heap[0][1] == seq:  # the new datagram is now first in line
-            self._lot.unpark_all()
+            for scope in self._waiting:
+                if deliver_at < scope.deadline:
+                    scope.deadline = deliver_at
 
     def close(self) -> None:
         if not self._closed:

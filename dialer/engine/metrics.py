@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import collections
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import trio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -89,34 +89,52 @@ class EngineMetrics:
         self.db_latency = Histogram("dialer_db_latency_seconds", "Time for one unit of work in the store",
                                     registry=r, buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 5))
         self._windows: dict[str, AbandonWindow] = {}
+        # The labelled children the recorders below touch, by (metric, label values):
+        # `labels()` validates and locks on every lookup, ~10 times a call otherwise.
+        self._children: dict[tuple, Any] = {}
+        # campaign -> the minute bucket the rate gauges were last computed in
+        self._rates_minute: dict[str, int] = {}
+
+    def _child(self, metric, *labels: str):
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # Convenience recorders the engine calls at each event.
     def call_started(self, campaign: str) -> None:
-        self.in_flight.labels(campaign).inc()
+        self._child(self.in_flight, campaign).inc()
 
     def call_ended(self, campaign: str, outcome: str, sip_status: int | None = None) -> None:
-        self.in_flight.labels(campaign).dec()
-        self.calls.labels(campaign, outcome).inc()
+        self._child(self.in_flight, campaign).dec()
+        self._child(self.calls, campaign, outcome).inc()
         if sip_status:
-            self.sip_responses.labels(str(sip_status)).inc()
-        if outcome in ("answered", "abandoned"):
-            self.live_answers.labels(campaign).inc()
+            self._child(self.sip_responses, str(sip_status)).inc()
+        live = outcome in ("answered", "abandoned")
+        if live:
+            self._child(self.live_answers, campaign).inc()
             self._window(campaign).add(self._now(), live=1, abandoned=outcome == "abandoned")
         if outcome == "abandoned":
-            self.abandons.labels(campaign).inc()
-        self._refresh_rates(campaign)
+            self._child(self.abandons, campaign).inc()
+        # The rolling rates change only with a live answer or when the minute bucket
+        # changes (the windows are whole minutes), so other endings leave them as they are.
+        minute = math.floor(self._now() / BUCKET_SECONDS)
+        if live or self._rates_minute.get(campaign) != minute:
+            self._rates_minute[campaign] = minute
+            self._refresh_rates(campaign)
 
     def rolling_abandon_rate(self, campaign: str, span: float = HOUR) -> float:
         return self._window(campaign).rate(self._now(), span)
 
     def operator_moved(self, op, old, new) -> None:
         """An OperatorDesk listener."""
-        self.operators.labels(old.value).dec()
-        self.operators.labels(new.value).inc()
+        self._child(self.operators, old.value).dec()
+        self._child(self.operators, new.value).inc()
 
     def operators_present(self, counts: dict[str, int]) -> None:
         for state, n in counts.items():
-            self.operators.labels(state).set(n)
+            self._child(self.operators, state).set(n)
 
     def _window(self, campaign: str) -> AbandonWindow:
         w = self._windows.get(campaign)
@@ -127,8 +145,8 @@ class EngineMetrics:
     def _refresh_rates(self, campaign: str) -> None:
         now = self._now()
         w = self._window(campaign)
-        self.abandon_rate.labels(campaign, "hour").set(w.rate(now, HOUR))
-        self.abandon_rate.labels(campaign, "day").set(w.rate(now, DAY))
+        self._child(self.abandon_rate, campaign, "hour").set(w.rate(now, HOUR))
+        self._child(self.abandon_rate, campaign, "day").set(w.rate(now, DAY))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

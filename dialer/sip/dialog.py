@@ -10,19 +10,18 @@ the requests it builds in client transactions.
 
 from __future__ import annotations
 
-import secrets
-
 from .message import (_TAG_RE, Headers, NameAddr, Request, Response, parse_name_addr,
                       parse_uri)
+from .tokens import token_bytes, token_hex
 from .transaction import new_branch
 
 
 def new_tag() -> str:
-    return secrets.token_hex(6)
+    return token_hex(6)
 
 
 def new_call_id(host: str) -> str:
-    return f"{secrets.token_hex(10)}@{host}"
+    return f"{token_hex(10)}@{host}"
 
 
 class DialogError(ValueError):
@@ -88,7 +87,7 @@ class Dialog:
         return cls(
             call_id=invite.call_id, local_tag=local_tag, remote_tag=invite.from_tag,
             local_uri=_without_tag(invite.to_addr), remote_uri=_without_tag(invite.from_addr),
-            local_seq=secrets.randbelow(10000) + 1, remote_seq=invite.cseq,
+            local_seq=int.from_bytes(token_bytes(4), "big") % 10000 + 1, remote_seq=invite.cseq,
             remote_target=str(target), route_set=invite.headers.get_all("Record-Route"),
             local_contact=local_contact, via_host=via_host, via_transport=invite.top_via.transport)
 

@@ -22,17 +22,15 @@ whatever the peer does: ring timeout → CANCEL; no final answer to the CANCEL
 within 64·T1 → ended anyway; Timer B/F → failed.
 
 Timers (transaction timers, ring timeouts, 2xx retransmission) live in one
-heap served by one task, so a call costs memory, not a task. All time comes
-from trio, so everything runs under `trio.testing.MockClock`.
+heap served by one task (`dialer.sip.timers`), so a call costs memory, not a
+task; timers that became moot are dropped unfired. All time comes from trio, so
+everything runs under `trio.testing.MockClock`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import logging
-import math
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import trio
@@ -45,9 +43,11 @@ from .dialog import Dialog, DialogError, new_call_id, new_tag
 from .message import (Headers, Request, Response, SipParseError, make_response, parse_name_addr)
 from .sdp import SdpError, make_offer
 from .tcp import NoTcp, TcpTransport
-from .transaction import (DEFAULT_TIMERS, ClientInviteTransaction, ClientNonInviteTransaction,
-                          Deliver, LocalProtocolError, Send, StartTimer, Terminated, TimedOut,
-                          TimerValues, TransportFailed, new_branch, server_transaction_for)
+from .timers import TimerQueue
+from .transaction import (DEFAULT_TIMERS, LINGER_TIMERS, ClientInviteTransaction,
+                          ClientNonInviteTransaction, Deliver, LocalProtocolError, Send, StartTimer,
+                          Terminated, TimedOut, TimerValues, TransportFailed, new_branch,
+                          server_transaction_for)
 from .transport import DatagramTransport
 from .trunk import Trunk
 
@@ -117,7 +117,9 @@ class Call:
         self.trunk: Trunk | None = None
         self.number: str | None = None
         self.on_reinvite: Callable[["Call", bytes], bytes] | None = None
-        self._changed = trio.Event()
+        # Tasks in wait_for: (the states each waits for, its Event). Only those whose
+        # state came are woken (a caller waiting for the end is not woken at each ring).
+        self._waiters: list[tuple[tuple[str, ...], trio.Event]] = []
         # outbound
         self._ack: Request | None = None
         self._invite_tx: ClientInviteTransaction | None = None
@@ -153,8 +155,14 @@ class Call:
 
     async def wait_for(self, *states: str) -> str:
         """Wait until the call is in one of `states` (or ended); return the state."""
-        while self.state not in states and self.state != ENDED:
-            await self._changed.wait()
+        if self.state not in states and self.state != ENDED:
+            waiter = (states, trio.Event())
+            self._waiters.append(waiter)
+            try:
+                await waiter[1].wait()
+            finally:
+                if not waiter[1].is_set():  # cancelled while waiting
+                    self._waiters.remove(waiter)
         return self.state
 
     async def wait_answered(self) -> bool:
@@ -169,8 +177,14 @@ class Call:
             return
         self.state = state
         self.progress.append((trio.current_time(), state))
-        self._changed.set()
-        self._changed = trio.Event()
+        if self._waiters:
+            waiting = []
+            for waiter in self._waiters:
+                if state in waiter[0] or state == ENDED:
+                    waiter[1].set()
+                else:
+                    waiting.append(waiter)
+            self._waiters = waiting
 
     def _end(self, outcome: str, status: int | None, reason: str = "", by: str = "remote") -> None:
         if self.state == ENDED:
@@ -248,8 +262,8 @@ class Call:
         self.outcome, self.sip_status = outcomes.ANSWERED, 200
         self._set_state(ANSWERED)
         await endpoint._respond(self._server_tx, response, self.peer)
-        endpoint._schedule(self._ok_interval, self._ok_timer, None)
-        endpoint._schedule(64 * endpoint.timers.t1, self._ok_timeout, None)
+        endpoint._schedule(self._ok_interval, self._ok_timer, response, self._ok_needed)
+        endpoint._schedule(64 * endpoint.timers.t1, self._ok_timeout, response, self._ok_needed)
 
     async def reject(self, status: int = 486, reason: str = "",
                      headers: list[tuple[str, str]] = ()) -> None:
@@ -267,22 +281,41 @@ class Call:
         if self.state in (ANSWERED, ENDED):
             raise CallError(f"the call is already {self.state}")
 
-    async def _ok_timer(self, _arg) -> None:
-        if self._acked or self.state != ANSWERED:
-            return
-        await self.transport.send(self._ok, self.peer)
-        self._ok_interval = min(2 * self._ok_interval, self.endpoint.timers.t2)
-        self.endpoint._schedule(self._ok_interval, self._ok_timer, None)
+    # Each 2xx has its own retransmissions and ACK timeout (the timer's argument is the
+    # 2xx): a re-INVITE's 2xx starts its own, and those of the 2xx before it stop.
+    def _ok_needed(self, ok: Response) -> bool:
+        """Our 2xx `ok` is still the latest and still waits for its ACK."""
+        return self._ok is ok and not self._acked and self.state == ANSWERED
 
-    async def _ok_timeout(self, _arg) -> None:
+    async def _ok_timer(self, ok: Response) -> None:
+        if not self._ok_needed(ok):
+            return
+        await self.transport.send(ok, self.peer)
+        self._ok_interval = min(2 * self._ok_interval, self.endpoint.timers.t2)
+        self.endpoint._schedule(self._ok_interval, self._ok_timer, ok, self._ok_needed)
+
+    async def _ok_timeout(self, ok: Response) -> None:
         # No ACK for our 2xx within 64*T1: the dialog is dead; say so with a BYE (§13.3.1.4).
-        if not self._acked and self.state == ANSWERED:
+        if self._ok_needed(ok):
             self._acked = True
             bye = self.dialog.create_request("BYE")
             self._end(outcomes.ANSWERED, 200, "no ACK", by="timeout")
             # Runs in the timer loop: start the BYE's transaction, never wait for its answer
             # here (its retransmissions and Timer F are this loop's own timers).
             await self.endpoint._start_client(bye, self.peer, self.transport)
+
+
+def _ring_timeout_needed(call: Call) -> bool:
+    return call.state not in (ANSWERED, ENDED) and not call.cancelled
+
+
+def _cancel_guard_needed(call: Call) -> bool:
+    return call.state not in (ANSWERED, ENDED)
+
+
+def _tx_timer_needed(arg) -> bool:
+    entry, name = arg
+    return entry.tx.wants_timer(name)
 
 
 class _ClientEntry:
@@ -386,7 +419,7 @@ class Endpoint:
         # otherwise a stand-in whose sends fail, so a TCP trunk's calls fail over.
         self._tcp_listeners = tcp_listeners
         self.tcp = NoTcp() if tcp_listeners is None else TcpTransport(
-            self._handle, self._connection_lost, connect_timeout=64 * timers.t1)
+            self._handle_stream, self._connection_lost, connect_timeout=64 * timers.t1)
         self.handler = handler
         self.allow = allow
         self.on_request = on_request
@@ -404,10 +437,7 @@ class Endpoint:
         self._clients: dict[tuple[str, str], _ClientEntry] = {}
         self._servers: dict[tuple[str, str], _ServerEntry] = {}
         self._dialogs: dict[tuple[str, str], Call] = {}     # (Call-ID, our tag) -> call
-        self._heap: list = []
-        self._seq = itertools.count()
-        self._wakeup = trio.Event()
-        self._next_deadline = math.inf
+        self._timers = TimerQueue()
         self._nursery: trio.Nursery | None = None
 
     @property
@@ -440,7 +470,7 @@ class Endpoint:
             # as they are, a stopped endpoint is one big reference cycle that only a full
             # collection frees, later and in one long pause (measured: 1.4 s for ~30,000
             # recent calls, in the middle of the next benchmark run). Break it now.
-            self._heap.clear()
+            self._timers.clear()
             self._clients.clear()
             for entry in self._servers.values():
                 entry.call = None  # the call holds its entry too (call._server_tx)
@@ -449,35 +479,28 @@ class Endpoint:
 
     # --- timers ----------------------------------------------------------------------------
 
-    def _schedule(self, delay: float, fn: Callable[[Any], Awaitable[None]], arg: Any) -> None:
-        deadline = trio.current_time() + delay
-        heapq.heappush(self._heap, (deadline, next(self._seq), fn, arg))
-        if deadline < self._next_deadline:
-            self._next_deadline = deadline
-            self._wakeup.set()
+    def _schedule(self, delay: float, fn: Callable[[Any], Awaitable[None]], arg: Any,
+                  needed: Callable[[Any], bool] | None = None) -> None:
+        self._timers.schedule(delay, fn, arg, needed)
+
+    def _start_timer(self, event: StartTimer, fn: Callable[[Any], Awaitable[None]], entry) -> None:
+        """A transaction's timer: a linger timer may fire late, the others are dropped
+        once the transaction no longer wants them."""
+        if event.name in LINGER_TIMERS:
+            self._timers.schedule_linger(event.delay, fn, (entry, event.name))
+        else:
+            self._timers.schedule(event.delay, fn, (entry, event.name), _tx_timer_needed)
+
+    def _timer_error(self) -> None:
+        self.stats["internal_errors"] += 1
+        log.exception("SIP timer handler failed")
 
     async def _timer_loop(self) -> None:
-        heap = self._heap
-        while True:
-            now = trio.current_time()
-            if heap and heap[0][0] <= now:
-                # A response that reached our socket before its timer's deadline did arrive
-                # in time. After a stall (CPU contention, a long collection) both this loop
-                # and the receive loop are due; handle what is queued first, or Timer A/E
-                # would retransmit requests whose answers are waiting (and a retransmitted
-                # INVITE crossing the 200 makes some peers, sipp's UAS among them, abort).
-                await self._receive_queued(RECEIVE_SLICE * 16)
-            while heap and heap[0][0] <= now:
-                _, _, fn, arg = heapq.heappop(heap)
-                try:
-                    await fn(arg)
-                except Exception:  # a bug in one call must not stop every call's timers
-                    self.stats["internal_errors"] += 1
-                    log.exception("SIP timer handler failed")
-            self._next_deadline = heap[0][0] if heap else math.inf
-            self._wakeup = trio.Event()
-            with trio.move_on_at(self._next_deadline):
-                await self._wakeup.wait()
+        # After a stall (CPU contention, a long collection) both this loop and the receive
+        # loop are due; the timers handle what is queued first, or Timer A/E would
+        # retransmit requests whose answers are waiting (and a retransmitted INVITE
+        # crossing the 200 makes some peers, sipp's UAS among them, abort).
+        await self._timers.serve(lambda: self._receive_queued(RECEIVE_SLICE * 16), self._timer_error)
 
     # --- client transactions ---------------------------------------------------------------
 
@@ -498,7 +521,7 @@ class Endpoint:
                 if not await entry.transport.send(event.message, entry.address):
                     await self._client_events(entry, entry.tx.transport_failed())
             elif isinstance(event, StartTimer):
-                self._schedule(event.delay, self._client_timer, (entry, event.name))
+                self._start_timer(event, self._client_timer, entry)
             elif isinstance(event, Deliver):
                 if event.response.status >= 200:
                     entry.final = event.response
@@ -659,7 +682,7 @@ class Endpoint:
             call.call_id, call.local_tag = invite.call_id, invite.from_tag
             self._dialogs[(call.call_id, call.local_tag)] = call
             self.stats["calls_out"] += 1
-            self._schedule(ring_timeout, self._ring_timeout, call)
+            self._schedule(ring_timeout, self._ring_timeout, call, _ring_timeout_needed)
             await self._send_invite(call, invite)
         except BaseException:
             if self._dialogs.pop((call.call_id, call.local_tag), None) is None:
@@ -790,7 +813,7 @@ class Endpoint:
         cancel = Request("CANCEL", invite.uri, h)
         await self._start_client(cancel, call.peer, call.transport)
         # If no final response to the INVITE follows, end the call anyway (§9.1: 64*T1).
-        self._schedule(64 * self.timers.t1, self._cancel_guard, call)
+        self._schedule(64 * self.timers.t1, self._cancel_guard, call, _cancel_guard_needed)
 
     async def _cancel_guard(self, call: Call) -> None:
         if call.state not in (ENDED, ANSWERED):
@@ -831,13 +854,25 @@ class Endpoint:
 
     async def _receive_loop(self) -> None:
         transport = self.transport
+        timers = self._timers
         while True:
             message, address = await transport.receive()  # waits; a checkpoint
+            # Linger timers may fire late, but never after a message that could meet their
+            # transaction.
+            await timers.fire_lingers_due(self._timer_error)
             await self._handle(message, address)
             # Every datagram already waiting is taken in this wake-up, but at most
             # RECEIVE_SLICE before the next `receive()` lets the timers and calls run.
             # Nothing is read ahead: a datagram is read only when it is handled next.
             await self._receive_queued(RECEIVE_SLICE - 1)
+            # The usual moment timers become moot (an answer stops Timer A): drop them
+            # now rather than wake for them.
+            timers.settle()
+
+    async def _handle_stream(self, message, address: Address, transport) -> None:
+        """One message from a stream (TCP) connection."""
+        await self._timers.fire_lingers_due(self._timer_error)
+        await self._handle(message, address, transport)
 
     async def _receive_queued(self, limit: int) -> None:
         """Handle up to `limit` datagrams already waiting in the socket, without waiting."""
@@ -849,7 +884,8 @@ class Endpoint:
             await self._handle(*got)
 
     async def _handle(self, message, address: Address, transport=None) -> None:
-        """One message from `address`, received over `transport` (default: UDP)."""
+        """One message from `address`, received over `transport` (default: UDP). Callers
+        first fire the linger timers due (`TimerQueue.fire_lingers_due`), once per instant."""
         try:
             if isinstance(message, Response):
                 await self._on_response(message)
@@ -930,7 +966,7 @@ class Endpoint:
             if isinstance(event, Send):
                 await entry.transport.send(event.message, entry.address)
             elif isinstance(event, StartTimer):
-                self._schedule(event.delay, self._server_timer, (entry, event.name))
+                self._start_timer(event, self._server_timer, entry)
             elif isinstance(event, Terminated):
                 key = (entry.tx.branch or "", entry.tx.request.method)
                 if self._servers.get(key) is entry:
@@ -1030,7 +1066,7 @@ class Endpoint:
             call._ok, call._acked = response, False
             call._ok_interval = self.timers.t1
             await self._reply_with(request, address, transport, response)
-            self._schedule(call._ok_interval, call._ok_timer, None)
+            self._schedule(call._ok_interval, call._ok_timer, response, call._ok_needed)
         elif method in ("INFO", "UPDATE", "NOTIFY"):
             await self._reply(request, address, transport, 200)
         else:

@@ -238,6 +238,8 @@ class SipUri:
 
 def _params(text: str, where: str) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
+    if not text:
+        return out
     for item in text.split(";"):
         item = item.strip()
         if not item:
@@ -248,6 +250,9 @@ def _params(text: str, where: str) -> dict[str, str | None]:
             raise SipParseError(f"{where}: bad parameter {item[:40]!r}")
         out[name.lower()] = value.strip() if eq else None
     return out
+
+
+_NOT_IN_HOST = frozenset(' \t<>"')
 
 
 def parse_uri(text: str) -> SipUri:
@@ -279,7 +284,7 @@ def parse_uri(text: str) -> SipUri:
             raise SipParseError(f"URI with junk after the host: {text[:60]!r}")
     else:
         host, _, port_text = hostport.partition(":")
-    if not host or any(c in host for c in ' \t<>"'):
+    if not host or not _NOT_IN_HOST.isdisjoint(host):
         raise SipParseError(f"URI without a valid host: {text[:60]!r}")
     port = None
     if port_text:
@@ -377,6 +382,9 @@ def parse_via(text: str) -> Via:
 
 
 def _int(text: str, what: str) -> int:
+    # isascii: int() would accept Arabic-Indic digits, which no SIP grammar allows.
+    if text.isdigit() and text.isascii() and len(text) <= 10:
+        return int(text)  # the common case: nothing to strip
     text = text.strip()
     # isascii: int() would accept Arabic-Indic digits, which no SIP grammar allows.
     if not text or len(text) > 10 or not (text.isascii() and text.isdigit()):
@@ -418,7 +426,7 @@ class Message:
         """Read the matching fields. `full` (every message from the network) also parses
         From, To and the top Via completely, so a malformed one is rejected here; messages
         we build ourselves skip that and parse those lazily."""
-        h = self.headers
+        h = self.headers._first_values()  # canonical name -> first value
         call_id = h.get("Call-ID")
         if not call_id or not call_id.strip():
             raise SipParseError("missing Call-ID")
@@ -534,6 +542,7 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     `to_tag` if it has none yet. Record-Route is copied for dialog-creating responses."""
     h = Headers()
     items = h._items
+    new_tag = None
     for name, value in request.headers:
         if name in ("Via", "From", "Call-ID", "CSeq") or (
                 name == "Record-Route" and 100 < status < 300):
@@ -541,10 +550,22 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
         elif name == "To":
             if to_tag and request.to_tag is None:
                 value = f"{value};tag={to_tag}"
+                new_tag = to_tag
             items.append((name, value))
     for name, value in headers or ():
         h.add(name, value)
-    return Response(status, reason, h, body)
+    response = Response(status, reason, h, body, index=False)
+    if "Call-ID" in h._first_values() and not any(name in ("Via", "From", "Call-ID", "CSeq", "To")
+                                                   for name, _ in headers or ()):
+        # The matching fields are the request's (same Via, From, Call-ID, CSeq lines; To
+        # with the new tag): copy them instead of reading them again.
+        response.call_id, response.cseq, response.cseq_method = (
+            request.call_id, request.cseq, request.cseq_method)
+        response.from_tag, response.branch = request.from_tag, request.branch
+        response.to_tag = new_tag if new_tag is not None else request.to_tag
+    else:
+        response._index(full=False)
+    return response
 
 
 # --- parsing ----------------------------------------------------------------------------

@@ -8,6 +8,10 @@ Each transaction is a small state machine. The driver feeds it what happened
 - `StartTimer(name, delay)`: call `timer_fired(name)` after `delay` seconds.
   Timers are never cancelled; a transaction ignores a timer that no longer
   applies to its state, so the driver can keep one cheap timer heap.
+  `wants_timer(name)` says whether it still applies (once False, it stays False:
+  states only move forward), so a driver may drop it unfired. Timers named in
+  `LINGER_TIMERS` only end a transaction kept to absorb retransmissions: a driver
+  may fire them late (never early).
 - `Deliver(response)`: a response for the transaction user (the call).
 - `TimedOut()`: no final response in time (Timer B or F): treat as 408.
 - `TransportFailed()`: the driver reported (`transport_failed()`) that the request
@@ -22,12 +26,16 @@ The machines do not know about sockets, clocks or dialogs.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from .message import Headers, Request, Response
+from .tokens import token_hex
 
 BRANCH_MAGIC = "z9hG4bK"
+
+# Timers whose only effect is Terminated(), ending a transaction that lingers to absorb
+# retransmissions (D, K client side; I, J, L server side; M: RFC 6026's Accepted).
+LINGER_TIMERS = frozenset({"D", "I", "J", "K", "L", "M"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +82,7 @@ class Terminated:
 
 
 def new_branch() -> str:
-    return BRANCH_MAGIC + secrets.token_hex(8)
+    return BRANCH_MAGIC + token_hex(8)
 
 
 class LocalProtocolError(RuntimeError):
@@ -162,18 +170,22 @@ class ClientInviteTransaction(_ClientTransaction):
             return [Deliver(response)]  # the dialog re-sends its ACK
         return []
 
-    def timer_fired(self, name: str) -> list:
+    def wants_timer(self, name: str) -> bool:
         state = self.state
-        if name == "A" and state == "calling" and not self.reliable:
+        if name == "A":
+            return state == "calling" and not self.reliable
+        if name == "B":
+            return state == "calling"
+        return (name == "D" and state == "completed") or (name == "M" and state == "accepted")
+
+    def timer_fired(self, name: str) -> list:
+        if not self.wants_timer(name):
+            return []
+        if name == "A":
             self._interval *= 2
             return [Send(self.request), StartTimer("A", self._interval)]
-        if name == "B" and state == "calling":
-            self.state = "terminated"
-            return [TimedOut(), Terminated()]
-        if (name == "D" and state == "completed") or (name == "M" and state == "accepted"):
-            self.state = "terminated"
-            return [Terminated()]
-        return []
+        self.state = "terminated"
+        return [TimedOut(), Terminated()] if name == "B" else [Terminated()]
 
     def ack_for(self, response: Response) -> Request:
         """ACK for a non-2xx final response (§17.1.1.3): same branch, hop by hop."""
@@ -207,21 +219,25 @@ class ClientNonInviteTransaction(_ClientTransaction):
         self.state = "completed"
         return [Deliver(response), StartTimer("K", 0 if self.reliable else self.timers.t4)]
 
-    def timer_fired(self, name: str) -> list:
+    def wants_timer(self, name: str) -> bool:
         state = self.state
-        if name == "E" and state in ("trying", "proceeding") and not self.reliable:
-            if state == "trying":
+        if name == "E":
+            return state in ("trying", "proceeding") and not self.reliable
+        if name == "F":
+            return state in ("trying", "proceeding")
+        return name == "K" and state == "completed"
+
+    def timer_fired(self, name: str) -> list:
+        if not self.wants_timer(name):
+            return []
+        if name == "E":
+            if self.state == "trying":
                 self._interval = min(2 * self._interval, self.timers.t2)
             else:
                 self._interval = self.timers.t2
             return [Send(self.request), StartTimer("E", self._interval)]
-        if name == "F" and state in ("trying", "proceeding"):
-            self.state = "terminated"
-            return [TimedOut(), Terminated()]
-        if name == "K" and state == "completed":
-            self.state = "terminated"
-            return [Terminated()]
-        return []
+        self.state = "terminated"
+        return [TimedOut(), Terminated()] if name == "F" else [Terminated()]
 
 
 # --- server transactions ------------------------------------------------------------------
@@ -285,21 +301,22 @@ class ServerInviteTransaction:
         self.state = "terminated"
         return [Terminated()]
 
-    def timer_fired(self, name: str) -> list:
+    def wants_timer(self, name: str) -> bool:
         state = self.state
-        if name == "G" and state == "completed" and not self.reliable:
+        if name == "G":
+            return state == "completed" and not self.reliable
+        if name == "H":
+            return state == "completed"
+        return (name == "L" and state == "accepted") or (name == "I" and state == "confirmed")
+
+    def timer_fired(self, name: str) -> list:
+        if not self.wants_timer(name):
+            return []
+        if name == "G":
             self._interval = min(2 * self._interval, self.timers.t2)
             return [Send(self.last_response), StartTimer("G", self._interval)]
-        if name == "H" and state == "completed":
-            self.state = "terminated"
-            return [TimedOut(), Terminated()]
-        if name == "L" and state == "accepted":
-            self.state = "terminated"
-            return [Terminated()]
-        if name == "I" and state == "confirmed":
-            self.state = "terminated"
-            return [Terminated()]
-        return []
+        self.state = "terminated"
+        return [TimedOut(), Terminated()] if name == "H" else [Terminated()]
 
 
 class ServerNonInviteTransaction:
@@ -338,11 +355,14 @@ class ServerNonInviteTransaction:
         self.state = "terminated"
         return [Terminated()]
 
+    def wants_timer(self, name: str) -> bool:
+        return name == "J" and self.state == "completed"
+
     def timer_fired(self, name: str) -> list:
-        if name == "J" and self.state == "completed":
-            self.state = "terminated"
-            return [Terminated()]
-        return []
+        if not self.wants_timer(name):
+            return []
+        self.state = "terminated"
+        return [Terminated()]
 
 
 def server_transaction_for(request: Request, *, reliable: bool = False,

@@ -1,0 +1,133 @@
+"""The endpoint's timers: one heap served by one task, woken as seldom as it can be.
+
+Every transaction timer, ring timeout and 2xx retransmission of an endpoint lives
+here, so a call costs heap entries, not tasks. Each wake-up of the serving task
+costs a trio scheduler pass and a cancel scope (and in a virtual day under
+MockClock, often an instant of its own), while most timers never need to fire:
+Timer A is moot once the provisional response came, a ring timeout once the call
+was answered. So:
+
+- a timer may come with `needed(arg) -> bool`, which must stay False once it is
+  False (timers depend on states that only move forward). A head that is no longer
+  needed is dropped without waking: before each sleep, and in `settle()`, which the
+  receive loop calls after each batch of messages (the usual moment a timer becomes
+  moot);
+- a *linger* timer (`lazy=True`: one that only ends a transaction kept to absorb
+  retransmissions, Timers D, I, J, K, L, M) may fire up to `LINGER_LATENESS` late:
+  with any other wake-up, at the latest then. Lingering longer only absorbs more
+  retransmissions. So that no message ever sees a transaction that should be gone,
+  the receive loop calls `fire_lingers_due()` before handling a message.
+
+A sleeping task is woken early by moving its cancel scope's deadline (no Event, no
+extra pass). All time comes from trio, so it runs under `trio.testing.MockClock`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from typing import Any, Awaitable, Callable
+
+import trio
+
+LINGER_LATENESS = 4.0  # seconds a linger timer may fire late (at most, and only if idle)
+
+TimerFn = Callable[[Any], Awaitable[None]]
+
+
+class TimerQueue:
+    def __init__(self) -> None:
+        self._heap: list = []     # (deadline, seq, fn, arg, needed or None)
+        self._lingers: list = []  # (deadline, seq, fn, arg)
+        self._seq = itertools.count()
+        self._sleep: trio.CancelScope | None = None  # the serving task's sleep, while it sleeps
+
+    def __len__(self) -> int:
+        return len(self._heap) + len(self._lingers)
+
+    def schedule(self, delay: float, fn: TimerFn, arg: Any,
+                 needed: Callable[[Any], bool] | None = None) -> None:
+        """Call `await fn(arg)` in `delay` seconds (unless `needed(arg)` is False by then)."""
+        deadline = trio.current_time() + delay
+        heapq.heappush(self._heap, (deadline, next(self._seq), fn, arg, needed))
+        sleep = self._sleep
+        if sleep is not None and deadline < sleep.deadline:
+            sleep.deadline = deadline
+
+    def schedule_linger(self, delay: float, fn: TimerFn, arg: Any) -> None:
+        """A linger timer: `await fn(arg)` in `delay` seconds or up to LINGER_LATENESS later."""
+        deadline = trio.current_time() + delay
+        heapq.heappush(self._lingers, (deadline, next(self._seq), fn, arg))
+        sleep = self._sleep
+        if sleep is not None and deadline + LINGER_LATENESS < sleep.deadline:
+            sleep.deadline = deadline + LINGER_LATENESS
+
+    def settle(self) -> None:
+        """Drop heads that are no longer needed; let the sleeping task sleep on past them."""
+        self._drop_unneeded()
+        sleep = self._sleep
+        if sleep is not None:
+            wake = self._wake_at()
+            if wake > sleep.deadline:
+                sleep.deadline = wake
+
+    async def fire_lingers_due(self, on_error: Callable[[], None]) -> None:
+        """Fire the linger timers whose deadline has passed (strictly: a message arriving
+        at the deadline itself still finds the transaction, as with any timer)."""
+        lingers = self._lingers
+        if lingers and lingers[0][0] < trio.current_time():
+            await self._fire(lingers, trio.current_time(), strictly=True, on_error=on_error)
+
+    async def serve(self, before_due: Callable[[], Awaitable[None]],
+                    on_error: Callable[[], None]) -> None:
+        """Fire timers as they fall due, until cancelled. `before_due()` runs first whenever
+        some are due (the endpoint handles the datagrams already waiting: an answer that
+        reached the socket before its timer's deadline did arrive in time)."""
+        heap, lingers = self._heap, self._lingers
+        while True:
+            now = trio.current_time()
+            if (heap and heap[0][0] <= now) or (lingers and lingers[0][0] <= now):
+                await self.fire_lingers_due(on_error)  # before the queued messages meet them
+                await before_due()
+                await self._fire(heap, now, strictly=False, on_error=on_error)
+                await self._fire(lingers, now, strictly=False, on_error=on_error)
+            self._drop_unneeded()
+            with trio.CancelScope(deadline=self._wake_at()) as sleep:
+                self._sleep = sleep
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    self._sleep = None
+
+    def clear(self) -> None:
+        self._heap.clear()
+        self._lingers.clear()
+
+    # ---------------------------------------------------------------------------------------
+
+    def _wake_at(self) -> float:
+        wake = self._heap[0][0] if self._heap else math.inf
+        if self._lingers:
+            wake = min(wake, self._lingers[0][0] + LINGER_LATENESS)
+        return wake
+
+    def _drop_unneeded(self) -> None:
+        heap = self._heap
+        while heap:
+            needed = heap[0][4]
+            if needed is None or needed(heap[0][3]):
+                return
+            heapq.heappop(heap)
+
+    @staticmethod
+    async def _fire(heap: list, now: float, *, strictly: bool, on_error: Callable[[], None]) -> None:
+        while heap and (heap[0][0] < now if strictly else heap[0][0] <= now):
+            entry = heapq.heappop(heap)
+            needed = entry[4] if len(entry) > 4 else None
+            if needed is not None and not needed(entry[3]):
+                continue
+            try:
+                await entry[2](entry[3])
+            except Exception:  # a bug in one call must not stop every call's timers
+                on_error()
