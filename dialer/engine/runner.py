@@ -212,15 +212,14 @@ class CampaignRunner:
             # Hold back what must not be dialed now, then ONE statement re-checks the picked
             # leads, stores the attempt rows of those that pass and hands back the leases of
             # those that fail or are held back. No INVITE leaves before it has returned.
-            campaign_id, node, now, ids, release = check
+            what, ids, release = check
             # Belt and braces: a lead already in a call is never dialed again, whatever the
             # lease says (it is re-checked, and neither dialed nor released).
             fresh = [lead for lead in leads if lead.id not in self._leads_in_flight]
             held: list[int] = []
             dial = self._reserve_owners(fresh, owners, held)
             not_now.extend(held)
-            passed = await recheck_and_start(conn, campaign_id, node, now, ids, [*release, *held],
-                                             self._starts(dial))
+            passed = await recheck_and_start(conn, what, ids, [*release, *held], self._starts(dial))
             for lead in dial:
                 if lead.id not in passed and lead.id in owners:
                     self.desk.release(owners.pop(lead.id))

@@ -110,8 +110,8 @@ class Hopper:
         `ready_operators` (until the campaign's grace period lets anyone take them).
 
         `start(conn, check, leads)`, when given, takes the place of the plain take-time
-        re-check, in the same crossing: `check` is the re-check's arguments (campaign, owner,
-        now, the picked leads' ids, ids to hand back), `leads` the picked leads. It must
+        re-check, in the same crossing: `check` is the re-check's arguments (a `sql.Check`, the
+        picked leads' ids, ids to hand back), `leads` the picked leads. It must
         re-check them exactly as `sql.recheck` does while it writes what it needs (the engine:
         `dialer.store.launch.recheck_and_start`, re-check + attempt rows in one statement) and
         return the ids that passed. It runs with no transaction around it (its one statement
@@ -141,8 +141,7 @@ class Hopper:
                     break
                 # One crossing: re-check what we hand out, and top the buffers up behind it.
                 plan = self._plan(now, 0)
-                recheck_args = (self.campaign_id, self.node, now, [lead.id for lead in picked],
-                                [lead.id for lead in closed])
+                recheck_args = (self._check(now), [lead.id for lead in picked], [lead.id for lead in closed])
                 if start is None:
                     ok, got = await self.store.run(sql.recheck_and_claim, recheck_args, plan and plan[1:])
                 else:
@@ -168,13 +167,18 @@ class Hopper:
         await self._ensure_setup(now)
         closed = [lead for lead in leads if not self._window_allows(lead, now)]
         rest = [lead for lead in leads if lead not in closed]
-        ok = set(await self.store.run(sql.recheck, self.campaign_id, self.node, now,
-                                      [lead.id for lead in rest], [lead.id for lead in closed]))
+        ok = set(await self.store.run(sql.recheck, self._check(now), [lead.id for lead in rest],
+                                      [lead.id for lead in closed]))
         self._rewind([lead for lead in leads if lead.id not in ok])
         for lead in leads:
             if lead.id not in ok:
                 self._in_flight.pop(lead.id, None)
         return [lead for lead in rest if lead.id in ok]
+
+    def _check(self, now: dt.datetime) -> sql.Check:
+        campaign = self._setup["campaign"]
+        return sql.Check(self.campaign_id, self.node, now, campaign["abandon_lockout"],
+                         campaign["max_daily_attempts_per_number"])
 
     def done(self, lead_id: int) -> None:
         """The call for this lead ended and its outcome is stored: stop renewing its lease."""

@@ -331,25 +331,55 @@ async def sweep_expired(conn, campaign_id: int, now: dt.datetime) -> int:
     return int(result.split()[-1])
 
 
-# The dial-time check of a lead `l` (placeholders: the lease owner, now, the campaign): still
-# leased to us, not completed, its number on no DNC list that applies. Shared with the launch
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """What the dial-time re-check of leased leads needs: whose leases, when, and the
+    campaign whose DNC list and per-number rules (abandon lock-out, daily limit) apply."""
+    campaign_id: int
+    owner: str
+    now: dt.datetime
+    abandon_lockout: dt.timedelta | None = None
+    max_daily_per_number: int | None = None
+
+    def number_rule_args(self) -> tuple[dt.datetime | None, int | None, dt.datetime]:
+        """(lock-out start or None, daily limit or None, the earliest attempt either can see)."""
+        since = self.now - self.abandon_lockout if self.abandon_lockout is not None else None
+        horizons = [h for h in (since, self.now - dt.timedelta(hours=26) if self.max_daily_per_number is not None
+                                else None) if h is not None]
+        return since, self.max_daily_per_number, min(horizons, default=self.now)
+
+
+# The dial-time check of a lead `l`, as a claim's gate has it but for leads already leased:
+# still leased to us, not completed, its number on no DNC list that applies, and no attempt to
+# its number that locks it out now (an abandoned call inside the lock-out, or the daily limit
+# reached since the lead's local midnight). The number rules are checked here too because a
+# lead can wait in the hopper while another lead with the same number is dialed: its claim
+# saw no such attempt, its dial would. NULL lock-out start / limit: that rule is off.
+# Placeholders: owner, now, campaign, lockout_since, day_limit, horizon. Shared with the launch
 # round's one statement (`dialer/store/launch.py`).
 RECHECK_WHERE = """l.lease_owner = {owner} AND l.lease_expires_at > {now} AND NOT l.completed
     AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone
-                    AND (d.campaign_id IS NULL OR d.campaign_id = {campaign}))"""
+                    AND (d.campaign_id IS NULL OR d.campaign_id = {campaign}) OFFSET 0)
+    AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.called_number = l.phone AND a.started_at > {horizon}
+                    HAVING bool_or(a.outcome = 'abandoned' AND a.started_at > {lockout_since})
+                        OR count(*) FILTER (WHERE a.started_at >= (date_trunc('day', {now} AT TIME ZONE l.timezone)
+                                                                  AT TIME ZONE l.timezone)) >= {day_limit}
+                    OFFSET 0)"""
+
+_RECHECK = "SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND " + RECHECK_WHERE.format(
+    owner="$2::text", now="$3::timestamptz", campaign="$4::bigint", lockout_since="$5::timestamptz",
+    day_limit="$6::int", horizon="$7::timestamptz")
 
 
-async def recheck(conn, campaign_id: int, owner: str, now: dt.datetime, ids: list[int],
-                  release: list[int]) -> list[int]:
-    """Dial-time check: of `ids`, those we still hold and whose number is not on a DNC
-    list now. Releases `release` and the ids that fail, in the same transaction."""
-    ok = [r["id"] for r in await conn.fetch(
-        "SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND "
-        + RECHECK_WHERE.format(owner="$2", now="$3", campaign="$4"), ids, owner, now, campaign_id)]
+async def recheck(conn, check: Check, ids: list[int], release: list[int]) -> list[int]:
+    """Dial-time check: of `ids`, those we still hold that may be dialed now (`RECHECK_WHERE`).
+    Releases `release` and the ids that fail, in the same transaction."""
+    ok = [r["id"] for r in await conn.fetch(_RECHECK, ids, check.owner, check.now, check.campaign_id,
+                                            *check.number_rule_args())]
     good = set(ok)
     release = list(release) + [i for i in ids if i not in good]
     if release:
-        await release_leads(conn, owner, release)
+        await release_leads(conn, check.owner, release)
     return [i for i in ids if i in good]
 
 

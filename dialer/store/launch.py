@@ -9,23 +9,25 @@ calls. Here they are one statement, which PostgreSQL runs atomically on its own:
 that pass get their attempt rows, the ones that fail (and the ones the caller hands back)
 lose their lease, and nothing else happens if the statement fails.
 
-The re-check is `dialer.store.hopper.recheck`'s, word for word (`RECHECK_WHERE`).
+The re-check is `dialer.store.hopper.recheck`'s, word for word (`RECHECK_WHERE`): lease, not
+completed, DNC, and the number's abandon lock-out and daily limit.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Sequence
 
 from .attempts import AttemptStart
-from .hopper import RECHECK_WHERE
+from .hopper import RECHECK_WHERE, Check
 
 _START_COLUMNS = ("lead_id", "campaign_id", "list_id", "node", "trunk", "call_id", "called_number",
                   "caller_number", "lead_timezone", "lead_region", "call_mode", "started_at")
 _START_TYPES = ("bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text",
                 "timestamptz")
 
-_STILL_OURS = RECHECK_WHERE.format(owner="$2", now="$3", campaign="$4")
+_STILL_OURS = RECHECK_WHERE.format(owner="$2::text", now="$3::timestamptz", campaign="$4::bigint",
+                                   lockout_since="$18::timestamptz", day_limit="$19::int",
+                                   horizon="$20::timestamptz")
 
 _STATEMENT = f"""
 WITH ok AS (
@@ -51,10 +53,11 @@ SELECT ok.id AS lead_id, inserted.id AS attempt_id FROM ok LEFT JOIN inserted ON
 """
 
 
-async def recheck_and_start(conn, campaign_id: int, owner: str, now: dt.datetime, ids: Sequence[int],
-                            release: Sequence[int], starts: Sequence[AttemptStart]) -> dict[int, int | None]:
-    """Re-check `ids` (leads `owner` picked to dial), store an attempt row for each of them that
-    passes and has a start in `starts`, and release the ones that fail plus `release`.
+async def recheck_and_start(conn, check: Check, ids: Sequence[int], release: Sequence[int],
+                            starts: Sequence[AttemptStart]) -> dict[int, int | None]:
+    """Re-check `ids` (leads `check.owner` picked to dial) as `dialer.store.hopper.recheck` does,
+    store an attempt row for each of them that passes and has a start in `starts`, and release
+    the ones that fail plus `release`.
 
     Returns {lead id: attempt id} for every lead of `ids` that passed (attempt id None for one
     that passed but had no start: the caller kept it back, and released it through `release`).
@@ -67,7 +70,8 @@ async def recheck_and_start(conn, campaign_id: int, owner: str, now: dt.datetime
     columns = [list(c) for c in zip(*[(s.lead_id, s.campaign_id, s.list_id, s.node, s.trunk, s.call_id,
                                        s.called_number, s.caller_number, s.lead_timezone, s.lead_region,
                                        s.call_mode, s.started_at) for s in starts])] or [[]] * len(_START_COLUMNS)
-    rows = await conn.fetch(_STATEMENT, list(ids), owner, now, campaign_id, list(release), *columns)
+    rows = await conn.fetch(_STATEMENT, list(ids), check.owner, check.now, check.campaign_id, list(release),
+                            *columns, *check.number_rule_args())
     passed = {r["lead_id"]: r["attempt_id"] for r in rows}
     missing = [s.lead_id for s in starts if s.lead_id in passed and passed[s.lead_id] is None]
     if missing:

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from dialer.store.attempts import AttemptStart
+from dialer.store.hopper import Check
 from dialer.store.launch import recheck_and_start
 
 import hopper_seed as seed
@@ -46,7 +47,7 @@ async def test_only_leads_that_pass_get_attempts_and_the_others_lose_their_lease
     await store.execute("UPDATE lead SET lease_expires_at = $2 WHERE id = $1", expired, NOW - dt.timedelta(seconds=1))
     starts = [_start(cid, lid, i) for i in (dnc_lead, other_nodes, expired, good)]
 
-    passed = await store.run_statements(recheck_and_start, cid, "n1", NOW, ids, [held], starts)
+    passed = await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids, [held], starts)
 
     assert set(passed) == {held, good}, "held back but still ours and callable: it passes, without an attempt"
     assert passed[held] is None and passed[good] is not None
@@ -64,7 +65,7 @@ async def test_a_campaign_dnc_entry_counts_only_for_its_campaign(store):
     other = await store.run(seed.campaign, "other")
     await store.execute("INSERT INTO dnc (phone, campaign_id) SELECT phone, $2 FROM lead WHERE id = $1", ids[0], other)
     await store.execute("INSERT INTO dnc (phone, campaign_id) SELECT phone, $2 FROM lead WHERE id = $1", ids[1], cid)
-    passed = await store.run_statements(recheck_and_start, cid, "n1", NOW, ids[:2], [],
+    passed = await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:2], [],
                                         [_start(cid, lid, i) for i in ids[:2]])
     assert set(passed) == {ids[0]}
 
@@ -73,7 +74,7 @@ async def test_a_failing_statement_writes_nothing(store):
     cid, lid, ids = await store.run(_five_leased_leads)
     bad = AttemptStart(lead_id=ids[1], campaign_id=cid + 999, called_number="+1", started_at=NOW, node="n1")
     with pytest.raises(Exception, match="foreign key|violates"):
-        await store.run_statements(recheck_and_start, cid, "n1", NOW, ids[:2], [ids[2]],
+        await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:2], [ids[2]],
                                    [_start(cid, lid, ids[0]), bad])
     leads, attempts = await _state(store, ids)
     assert attempts == {}
@@ -84,6 +85,40 @@ async def test_a_failing_statement_writes_nothing(store):
 async def test_starts_must_be_for_rechecked_leads_that_are_not_handed_back(store):
     cid, lid, ids = await store.run(_five_leased_leads)
     with pytest.raises(ValueError, match="not re-checked or handed back"):
-        await store.run_statements(recheck_and_start, cid, "n1", NOW, ids[:1], [ids[0]], [_start(cid, lid, ids[0])])
+        await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:1], [ids[0]], [_start(cid, lid, ids[0])])
     with pytest.raises(ValueError, match="not re-checked"):
-        await store.run_statements(recheck_and_start, cid, "n1", NOW, ids[:1], [], [_start(cid, lid, ids[3])])
+        await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:1], [], [_start(cid, lid, ids[3])])
+
+
+async def _attempt(store, cid, phone, outcome, started_at):
+    await store.execute(
+        "INSERT INTO attempt (lead_id, campaign_id, called_number, started_at, ended_at, outcome) "
+        "SELECT id, $1, $2, $3, $3, $4 FROM lead WHERE phone = $2 LIMIT 1", cid, phone, started_at, outcome)
+
+
+async def test_the_numbers_lock_out_and_daily_limit_are_checked_at_dial_time(store):
+    """Another lead with the same number was dialed while this one waited in the hopper: its
+    claim saw nothing, its dial must see the abandoned call (72 h lock-out) and the day's count."""
+    cid, lid, ids = await store.run(_five_leased_leads)
+    phones = {r["id"]: r["phone"] for r in await store.fetch(
+        "SELECT id, phone FROM lead WHERE id = ANY($1::bigint[])", ids)}
+    abandoned, limited, old_abandon, free, other_limit = ids
+    hour = dt.timedelta(hours=1)
+    await _attempt(store, cid, phones[abandoned], "abandoned", NOW - 71 * hour)
+    await _attempt(store, cid, phones[old_abandon], "abandoned", NOW - 73 * hour)
+    for minutes in (10, 20, 30):    # three today (10:00 in New York: since 00:00 local)
+        await _attempt(store, cid, phones[limited], "no_answer", NOW - dt.timedelta(minutes=minutes))
+        await _attempt(store, cid, phones[other_limit], "no_answer", NOW - dt.timedelta(hours=11, minutes=minutes))
+    check = Check(cid, "n1", NOW, abandon_lockout=72 * hour, max_daily_per_number=3)
+    starts = [_start(cid, lid, i) for i in ids]
+    passed = await store.run_statements(recheck_and_start, check, ids, [], starts)
+    # other_limit's three attempts were yesterday, local time (before 00:00 New York).
+    assert set(passed) == {old_abandon, free, other_limit}
+    leads, attempts = await _state(store, ids)
+    assert leads[abandoned]["lease_owner"] is None and leads[limited]["lease_owner"] is None
+    # With the rules off, the same numbers pass.
+    await store.execute("UPDATE lead SET lease_owner = 'n1', lease_expires_at = $2 WHERE id = ANY($1::bigint[])",
+                        [abandoned, limited], LEASED_UNTIL)
+    again = await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), [abandoned, limited], [],
+                                       [_start(cid, lid, abandoned), _start(cid, lid, limited)])
+    assert set(again) == {abandoned, limited}
