@@ -58,10 +58,13 @@ class Store:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> AsyncIterator["Store"]:
+    async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10,
+                   server_settings: dict[str, str] | None = None) -> AsyncIterator["Store"]:
+        """`server_settings`: session settings every pooled connection starts with (sent in
+        the startup packet, so they are the session's defaults: `RESET ALL` keeps them)."""
         async with _asyncio_loop():
             async with _virtual_time_held():
-                pool = await trio_asyncio.aio_as_trio(_create_pool)(url, min_size, max_size)
+                pool = await trio_asyncio.aio_as_trio(_create_pool)(url, min_size, max_size, server_settings)
             try:
                 yield cls(pool, url)
             finally:
@@ -221,12 +224,14 @@ async def _virtual_time_held() -> AsyncIterator[None]:
             _held_clocks[key] = (depth - 1, saved)
 
 
-async def _create_pool(url: str, min_size: int, max_size: int) -> asyncpg.Pool:
+async def _create_pool(url: str, min_size: int, max_size: int,
+                       server_settings: dict[str, str] | None) -> asyncpg.Pool:
     # No client-side timeouts: under trio's MockClock (virtual time) an idle
     # wait on the socket lets the clock jump, and any asyncio timer would fire
     # at once. Timeouts belong to trio cancel scopes in the caller.
     return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=None,
-                                     command_timeout=None, reset=_reset_after_bare_use)
+                                     command_timeout=None, reset=_reset_after_bare_use,
+                                     server_settings=server_settings)
 
 
 # Connections lent out bare (`run_without_transaction`, the single-query helpers), which may
