@@ -1,6 +1,7 @@
 """Hopper benchmark: claim throughput and claim-batch latency on a big lead table.
 
     flock /work/bench.lock .venv/bin/python bench/hopper.py [--leads 10000000] [--runs 3] [--fresh]
+        [--plan-cache-mode auto,force_generic_plan]
 
 Loads N leads over 50 lists and 40 timezones with SQL generate_series into a
 database of its own (`dialer_bench_hopper` on DIALER_DATABASE_URL's server, or
@@ -30,11 +31,17 @@ UPDATE over a whole run's leads would rewrite the table's head in a way no node
 does, and slow every later run down). Prints leads/s and p50/p99 batch latency
 per kind (median over runs), the ratio to the reference, and whether the issue's
 target (>= 20,000 leads/s and p99 <= 20 ms at 10 M leads) is met.
+
+`--plan-cache-mode` sets PostgreSQL's plan_cache_mode as a server setting of the
+bench's pool (as `Store.open(server_settings=...)` does for the daemon); with
+several modes, each gets a pool of its own and every kind of every run is measured
+once per mode, by turns, and the summary is given per mode.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import statistics
@@ -322,19 +329,51 @@ def _ms(value) -> str:
     return "n/a" if value is None else f"{value:.1f} ms"
 
 
+def plan_modes(text: str | None) -> list[str | None]:
+    """`--plan-cache-mode`: None (the server's own setting) or the modes to take turns with."""
+    if not text:
+        return [None]
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    for mode in modes:
+        if mode not in PLAN_CACHE_MODES:
+            raise SystemExit(f"--plan-cache-mode: {mode!r} is not one of {', '.join(PLAN_CACHE_MODES)}")
+    return modes
+
+
+PLAN_CACHE_MODES = ("auto", "force_generic_plan", "force_custom_plan")
+
+
+def _label(mode: str | None) -> str:
+    return mode or "server default"
+
+
 async def main(args) -> None:
     url, server = server_url(args.database_url)
+    modes = plan_modes(args.plan_cache_mode)
     try:
         cid = await prepare(url, args.leads, args.fresh)
-        async with Store.open(with_database(url, DB_NAME), max_size=2) as store:
+        async with contextlib.AsyncExitStack() as stack:
+            # One pool per plan cache mode, set as a server setting of its connections (as
+            # `dialer run` would), used by turns: same database, same moment of the machine.
+            stores = {}
+            for mode in modes:
+                settings = {"plan_cache_mode": mode} if mode else None
+                stores[mode] = await stack.enter_async_context(
+                    Store.open(with_database(url, DB_NAME), max_size=2, server_settings=settings))
+            store = stores[modes[0]]
+            for mode, s in stores.items():
+                seen = await s.fetchval("SHOW plan_cache_mode")
+                print(f"pool {_label(mode)}: plan_cache_mode = {seen}", flush=True)
             setup = await store.run(sql.load_setup, cid)
             print(f"{len(setup['keys'])} window keys, {len(KeyWindows(setup['campaign'], setup['keys']).open_at(AT))}"
                   f" open at {AT.isoformat()}", flush=True)
-            results: dict[str, list[dict]] = {}
-            meter = CpuMeter(store)
+            results: dict[tuple[str | None, str], list[dict]] = {}
+            meters = {mode: CpuMeter(s) for mode, s in stores.items()}
             # Each kind claims from its own third of every list (Hopper.take the first, as
             # a new node starts at the top; the hopper claim the second; the reference the
             # last), so no kind reads pages another kind's leases and releases just rewrote.
+            # The modes share a kind's cursors (one node taking turns), so each run of
+            # either mode claims leads nobody claimed before.
             spans = {r["list_id"]: (r["lo"], r["hi"]) for r in await store.fetch(
                 "SELECT list_id, min(id) AS lo, max(id) AS hi FROM lead WHERE campaign_id = $1 GROUP BY list_id", cid)}
             third = {lid: lo + (hi - lo) // 3 for lid, (lo, hi) in spans.items()}
@@ -343,42 +382,52 @@ async def main(args) -> None:
             reference_cursors = {lid: lo + 2 * (hi - lo) // 3 for lid, (lo, hi) in spans.items()}
             for run in range(args.runs):
                 for kind in ("reference", "claim", "take"):
-                    node = f"bench-{run}-{kind}"
-                    if kind == "reference":
-                        r = await run_reference(store, setup, reference_cursors, args.per_list * LISTS,
-                                                args.seconds, node, AT, meter)
-                    elif kind == "claim":
-                        r = await run_claims(store, cid, setup, claim_lists, args.seconds, node, AT, meter)
-                    else:
-                        r = await run_hopper(store, cid, args.take, args.seconds, node, AT, meter)
-                    results.setdefault(r["name"], []).append(r)
-                    print(f"run {run + 1}: {r['name']:<22} {r['rate']:>9,.0f} leads/s  p50 {r['p50_ms']:6.1f} ms"
-                          f"  p99 {r['p99_ms']:6.1f} ms  ({r['batches']} batches of ~{r['per_batch']:.0f};"
-                          f" CPU per batch: server {_ms(r['server_cpu_ms'])}, bench {_ms(r['client_cpu_ms'])})",
-                          flush=True)
+                    # The modes by turns, in the other order every run (neither always goes first).
+                    for mode in (modes if run % 2 == 0 else modes[::-1]):
+                        s, meter = stores[mode], meters[mode]
+                        node = f"bench-{run}-{kind}-{mode or 'default'}"
+                        if kind == "reference":
+                            r = await run_reference(s, setup, reference_cursors, args.per_list * LISTS,
+                                                    args.seconds, node, AT, meter)
+                        elif kind == "claim":
+                            r = await run_claims(s, cid, setup, claim_lists, args.seconds, node, AT, meter)
+                        else:
+                            r = await run_hopper(s, cid, args.take, args.seconds, node, AT, meter)
+                        results.setdefault((mode, r["name"]), []).append(r)
+                        tag = f" [{_label(mode)}]" if len(modes) > 1 else ""
+                        print(f"run {run + 1}: {r['name']:<22} {r['rate']:>9,.0f} leads/s  p50 {r['p50_ms']:6.1f} ms"
+                              f"  p99 {r['p99_ms']:6.1f} ms  ({r['batches']} batches of ~{r['per_batch']:.0f};"
+                              f" CPU per batch: server {_ms(r['server_cpu_ms'])}, bench {_ms(r['client_cpu_ms'])})"
+                              f"{tag}", flush=True)
             print(f"\nmedian of {args.runs} runs of {args.seconds:g} s, {args.leads:,} leads, {LISTS} lists, "
                   f"{len(ZONES)} zones, load average {os.getloadavg()[0]:.1f}:")
-            ref = statistics.median(r["rate"] for r in results["reference plain claim"])
-            medians = {}
-            for name, runs in results.items():
-                rate = statistics.median(r["rate"] for r in runs)
-                p99 = statistics.median(r["p99_ms"] for r in runs)
-                medians[name] = (rate, p99)
-                server_ms = [r["server_cpu_ms"] for r in runs if r["server_cpu_ms"] is not None]
-                client = statistics.median(r["client_cpu_ms"] for r in runs)
-                per_batch = statistics.median(r["per_batch"] for r in runs)
-                # One batch after another with no wait for a CPU: server + bench CPU per batch.
-                bound = (f", CPU-bound {per_batch / (statistics.median(server_ms) + client) * 1000:,.0f} leads/s"
-                         if server_ms else "")
-                print(f"  {name:<22} {rate:>9,.0f} leads/s ({rate / ref:.2f}x reference)"
-                      f"  p50 {statistics.median(r['p50_ms'] for r in runs):6.1f} ms  p99 {p99:6.1f} ms"
-                      f"  CPU per batch: server {_ms(statistics.median(server_ms) if server_ms else None)},"
-                      f" bench {_ms(client)}{bound}")
-            rate, p99 = medians["hopper claim"]
-            met = rate >= 20_000 and p99 <= 20.0
-            print(f"issue 5 target (hopper claim >= 20,000 leads/s, p99 batch <= 20 ms, at 10 M leads): "
-                  f"{'met' if met and args.leads >= 10_000_000 else 'NOT met'}"
-                  f"{'' if args.leads >= 10_000_000 else ' (fewer than 10 M leads)'}")
+            for mode in modes:
+                if len(modes) > 1:
+                    print(f" plan_cache_mode {_label(mode)}:")
+                ref = statistics.median(r["rate"] for r in results[(mode, "reference plain claim")])
+                medians = {}
+                for (m, name), runs in results.items():
+                    if m != mode:
+                        continue
+                    rate = statistics.median(r["rate"] for r in runs)
+                    p99 = statistics.median(r["p99_ms"] for r in runs)
+                    medians[name] = (rate, p99)
+                    server_ms = [r["server_cpu_ms"] for r in runs if r["server_cpu_ms"] is not None]
+                    client = statistics.median(r["client_cpu_ms"] for r in runs)
+                    per_batch = statistics.median(r["per_batch"] for r in runs)
+                    # One batch after another with no wait for a CPU: server + bench CPU per batch.
+                    bound = (f", CPU-bound {per_batch / (statistics.median(server_ms) + client) * 1000:,.0f} leads/s"
+                             if server_ms else "")
+                    print(f"  {name:<22} {rate:>9,.0f} leads/s ({rate / ref:.2f}x reference)"
+                          f"  p50 {statistics.median(r['p50_ms'] for r in runs):6.1f} ms  p99 {p99:6.1f} ms"
+                          f"  CPU per batch: server {_ms(statistics.median(server_ms) if server_ms else None)},"
+                          f" bench {_ms(client)}{bound}")
+                rate, p99 = medians["hopper claim"]
+                met = rate >= 20_000 and p99 <= 20.0
+                print(f"issue 5 target (hopper claim >= 20,000 leads/s, p99 batch <= 20 ms, at 10 M leads): "
+                      f"{'met' if met and args.leads >= 10_000_000 else 'NOT met'}"
+                      f"{'' if args.leads >= 10_000_000 else ' (fewer than 10 M leads)'}"
+                      f"{f' [{_label(mode)}]' if len(modes) > 1 else ''}")
     finally:
         if server is not None:
             server.stop()
@@ -392,5 +441,9 @@ if __name__ == "__main__":
     parser.add_argument("--per-list", type=int, default=4, help="leads claimed per list per batch (50 lists)")
     parser.add_argument("--take", type=int, default=50, help="Hopper.take batch size")
     parser.add_argument("--fresh", action="store_true", help="drop and reload the bench database")
+    parser.add_argument("--plan-cache-mode", metavar="MODE[,MODE...]",
+                        help="PostgreSQL plan_cache_mode for the bench's connections (auto, force_generic_plan, "
+                             "force_custom_plan); several, comma-separated, are measured by turns in each run "
+                             "(default: the server's own setting)")
     parser.add_argument("--database-url", help="server to use (default $DIALER_DATABASE_URL, else embedded)")
     trio.run(main, parser.parse_args())

@@ -6,6 +6,7 @@ the same run: the same number of crossings of a trivial unit (`SELECT 1`), so
 the ratio says how much of the cost is our SQL rather than the bridge.
 
     .venv/bin/python bench/lifecycle_attempts.py [--batch 250] [--leads 20000] [--runs 5]
+        [--plan-cache-mode auto,force_generic_plan]
 
 Uses $DIALER_DATABASE_URL or the embedded server in .dialer/pg-bench, in a
 scratch database that is dropped afterwards.
@@ -14,6 +15,7 @@ scratch database that is dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import random
@@ -55,41 +57,51 @@ async def _noop(conn):
     return await conn.fetchval("SELECT 1")
 
 
-async def bench(url: str, batch: int, leads: int, runs: int) -> None:
-    async with Store.open(url) as store:
+async def bench(url: str, batch: int, leads: int, runs: int, modes: list[str | None]) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        # One pool per plan cache mode (a server setting of its connections), used by turns.
+        stores = {}
+        for mode in modes:
+            stores[mode] = await stack.enter_async_context(
+                Store.open(url, server_settings={"plan_cache_mode": mode} if mode else None))
+        store = stores[modes[0]]
         await migrate(store)
         cid, lid, ids = await store.run(_seed, leads)
         rules = await store.run(load_rules, [cid])
         rng = random.Random(1)
-        calls_per_run = (leads // batch // runs) * batch
-        rates, ref_rates, start_ms, finish_ms = [], [], [], []
+        calls_per_run = (leads // batch // (runs * len(modes))) * batch
+        rates, ref_rates, start_ms, finish_ms = ({m: [] for m in modes} for _ in range(4))
         cursor = 0
         for run in range(runs):
-            t0 = time.perf_counter()
-            for _ in range(calls_per_run // batch):
-                chunk = ids[cursor:cursor + batch]
-                cursor += batch
-                now = START + dt.timedelta(seconds=cursor)
-                t1 = time.perf_counter()
-                attempt_ids = await store.run(start_attempts, [
-                    AttemptStart(i, cid, "+12025550000", now, list_id=lid, node="bench") for i in chunk])
-                t2 = time.perf_counter()
-                await store.run(lambda conn, e: finish_attempts(conn, e, rules=rules), [
-                    AttemptEnd(a, rng.choice(OUTCOMES), now + dt.timedelta(seconds=30)) for a in attempt_ids])
-                start_ms.append(1000 * (t2 - t1))
-                finish_ms.append(1000 * (time.perf_counter() - t2))
-            rates.append(calls_per_run / (time.perf_counter() - t0))
-            t0 = time.perf_counter()
-            for _ in range(2 * (calls_per_run // batch)):
-                await store.run(_noop)
-            ref_rates.append(calls_per_run / (time.perf_counter() - t0))
-        med, ref = statistics.median(rates), statistics.median(ref_rates)
-        print(f"batch {batch}: {med:,.0f} calls/s recorded (start+finish), median of {runs} runs "
-              f"({', '.join(f'{r:,.0f}' for r in rates)})")
-        print(f"reference (2 trivial crossings per batch): {ref:,.0f} calls/s; ratio {med / ref:.2f}")
-        print(f"per batch: {1000 * batch / med:.1f} ms for {batch} calls "
-              f"(median start_attempts {statistics.median(start_ms):.1f} ms, "
-              f"finish_attempts {statistics.median(finish_ms):.1f} ms)")
+            for mode in (modes if run % 2 == 0 else modes[::-1]):
+                store = stores[mode]
+                t0 = time.perf_counter()
+                for _ in range(calls_per_run // batch):
+                    chunk = ids[cursor:cursor + batch]
+                    cursor += batch
+                    now = START + dt.timedelta(seconds=cursor)
+                    t1 = time.perf_counter()
+                    attempt_ids = await store.run(start_attempts, [
+                        AttemptStart(i, cid, "+12025550000", now, list_id=lid, node="bench") for i in chunk])
+                    t2 = time.perf_counter()
+                    await store.run(lambda conn, e: finish_attempts(conn, e, rules=rules), [
+                        AttemptEnd(a, rng.choice(OUTCOMES), now + dt.timedelta(seconds=30)) for a in attempt_ids])
+                    start_ms[mode].append(1000 * (t2 - t1))
+                    finish_ms[mode].append(1000 * (time.perf_counter() - t2))
+                rates[mode].append(calls_per_run / (time.perf_counter() - t0))
+                t0 = time.perf_counter()
+                for _ in range(2 * (calls_per_run // batch)):
+                    await store.run(_noop)
+                ref_rates[mode].append(calls_per_run / (time.perf_counter() - t0))
+        for mode in modes:
+            med, ref = statistics.median(rates[mode]), statistics.median(ref_rates[mode])
+            label = f" [plan_cache_mode {mode}]" if mode else ""
+            print(f"batch {batch}{label}: {med:,.0f} calls/s recorded (start+finish), median of {runs} runs "
+                  f"({', '.join(f'{r:,.0f}' for r in rates[mode])})")
+            print(f"reference (2 trivial crossings per batch): {ref:,.0f} calls/s; ratio {med / ref:.2f}")
+            print(f"per batch: {1000 * batch / med:.1f} ms for {batch} calls "
+                  f"(median start_attempts {statistics.median(start_ms[mode]):.1f} ms, "
+                  f"finish_attempts {statistics.median(finish_ms[mode]):.1f} ms)")
 
 
 async def _admin(url: str, sql: str) -> None:
@@ -102,6 +114,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--leads", type=int, default=20000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--plan-cache-mode", metavar="MODE[,MODE...]",
+                    help="plan_cache_mode of the bench's connections; several, comma-separated, by turns "
+                         "in each run (default: the server's own setting)")
     a = ap.parse_args()
     server = None
     base = os.environ.get("DIALER_DATABASE_URL")
@@ -114,7 +129,8 @@ def main() -> None:
     try:
         trio.run(_admin, base, f'CREATE DATABASE "{name}"')
         try:
-            trio.run(bench, _with_db(base, name), a.batch, a.leads, a.runs)
+            modes = [m.strip() for m in a.plan_cache_mode.split(",")] if a.plan_cache_mode else [None]
+            trio.run(bench, _with_db(base, name), a.batch, a.leads, a.runs, modes)
         finally:
             trio.run(_admin, base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -60,16 +60,20 @@ class Store:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10,
-                   inline: bool = False) -> AsyncIterator["Store"]:
+                   inline: bool = False,
+                   server_settings: dict[str, str] | None = None) -> AsyncIterator["Store"]:
         """An asyncpg pool behind trio-asyncio; with `inline`, for virtual time only, behind an
-        asyncio loop of its own that each crossing runs to completion (see `_InlineLoop`)."""
+        asyncio loop of its own that each crossing runs to completion (see `_InlineLoop`).
+
+        `server_settings`: session settings every pooled connection starts with (sent in
+        the startup packet, so they are the session's defaults: `RESET ALL` keeps them)."""
         if inline:
-            async with _inline_store(cls, url, min_size, max_size) as store:
+            async with _inline_store(cls, url, min_size, max_size, server_settings) as store:
                 yield store
             return
         async with _asyncio_loop():
             async with _virtual_time_held():
-                pool = await trio_asyncio.aio_as_trio(_create_pool)(url, min_size, max_size)
+                pool = await trio_asyncio.aio_as_trio(_create_pool)(url, min_size, max_size, server_settings)
             try:
                 yield cls(pool, url)
             finally:
@@ -273,13 +277,14 @@ class _InlineLoop:
 
 
 @contextlib.asynccontextmanager
-async def _inline_store(cls, url: str, min_size: int, max_size: int) -> AsyncIterator[Store]:
+async def _inline_store(cls, url: str, min_size: int, max_size: int,
+                        server_settings: dict[str, str] | None) -> AsyncIterator[Store]:
     if not isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock):
         raise ValueError("an inline store blocks the trio loop while it waits for the database: "
                          "virtual time (trio.testing.MockClock) only")
     inline = _InlineLoop()
     try:
-        pool = inline.run(_create_pool(url, min_size, max_size))
+        pool = inline.run(_create_pool(url, min_size, max_size, server_settings))
         try:
             yield cls(pool, url, inline)
         finally:
@@ -288,12 +293,14 @@ async def _inline_store(cls, url: str, min_size: int, max_size: int) -> AsyncIte
         inline.close()
 
 
-async def _create_pool(url: str, min_size: int, max_size: int) -> asyncpg.Pool:
+async def _create_pool(url: str, min_size: int, max_size: int,
+                       server_settings: dict[str, str] | None) -> asyncpg.Pool:
     # No client-side timeouts: under trio's MockClock (virtual time) an idle
     # wait on the socket lets the clock jump, and any asyncio timer would fire
     # at once. Timeouts belong to trio cancel scopes in the caller.
     return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=None,
-                                     command_timeout=None, reset=_reset_after_bare_use)
+                                     command_timeout=None, reset=_reset_after_bare_use,
+                                     server_settings=server_settings)
 
 
 # Connections lent out bare (`run_without_transaction`, the single-query helpers), which may
