@@ -199,7 +199,7 @@ class Hopper:
     def buffered(self) -> int:
         return sum(len(b) for b in self._buffers.values())
 
-    async def run(self, *, period: float = 1.0, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, period: float = 5.0, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Optional maintenance loop: keeps buffers topped up and leases renewed
         between takes. Start it in the runner's nursery."""
         task_status.started()
