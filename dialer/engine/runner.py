@@ -35,6 +35,7 @@ from .compat import (AttemptEnd, AttemptStart, CallResolved, LiveAnswerSettled, 
 from dialer.store.launch import recheck_and_start
 from dialer.store.leases import release_leads
 
+from .desk_counts import DeskCounts
 from .operators import CallInfo, OperatorDesk, OperatorState
 
 log = logging.getLogger("dialer.engine")
@@ -127,6 +128,8 @@ class CampaignRunner:
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._previews: dict[int, _Preview] = {}
+        self._counts = DeskCounts(desk, self.campaign_id)
+        desk.listeners.append(self._counts.moved)
         desk.listeners.append(self._operator_moved)
 
     # ---- control ------------------------------------------------------------------------------
@@ -177,20 +180,10 @@ class CampaignRunner:
 
     # ---- pacing ---------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        talking, wrapping, ready, reserved = [], [], 0, 0
-        for op in self.desk.operators.values():
-            if not op.serves(self.campaign_id):
-                continue
-            if op.state is OperatorState.READY:
-                ready += 1
-            elif op.state is OperatorState.RESERVED:
-                reserved += 1
-            elif op.state is OperatorState.ON_CALL:
-                talking.append(op.since)
-            elif op.state is OperatorState.WRAP_UP:
-                wrapping.append(op.since)
-        return Snapshot(trio.current_time(), ready, tuple(talking), tuple(wrapping),
-                        tuple(self._ringing.values()), self._waiting, self._machines, reserved)
+        counts = self._counts        # follows the desk's moves: no walk over every operator
+        talking, wrapping = counts.times()
+        return Snapshot(trio.current_time(), counts.ready, talking, wrapping,
+                        tuple(self._ringing.values()), self._waiting, self._machines, counts.reserved)
 
     async def _dial_round(self, calls: trio.Nursery) -> None:
         if self.settings.hangup_answered:
