@@ -543,10 +543,12 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     h = Headers()
     items = h._items
     new_tag = None
+    has_call_id = False
     for name, value in request.headers:
         if name in ("Via", "From", "Call-ID", "CSeq") or (
                 name == "Record-Route" and 100 < status < 300):
             items.append((name, value))
+            has_call_id = has_call_id or name == "Call-ID"
         elif name == "To":
             if to_tag and request.to_tag is None:
                 value = f"{value};tag={to_tag}"
@@ -555,8 +557,8 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     for name, value in headers or ():
         h.add(name, value)
     response = Response(status, reason, h, body, index=False)
-    if "Call-ID" in h._first_values() and not any(name in ("Via", "From", "Call-ID", "CSeq", "To")
-                                                   for name, _ in headers or ()):
+    if has_call_id and not (headers and any(
+            canonical_name(name) in ("Via", "From", "Call-ID", "CSeq", "To") for name, _ in headers)):
         # The matching fields are the request's (same Via, From, Call-ID, CSeq lines; To
         # with the new tag): copy them instead of reading them again.
         response.call_id, response.cseq, response.cseq_method = (
