@@ -82,10 +82,9 @@ class _Play:
 
     __slots__ = ("call", "plan", "record", "phase", "carrier", "done")
 
-    def __init__(self, call: Call, plan: CallPlan, record: CallRecord):
-        self.call, self.plan, self.record = call, plan, record
+    def __init__(self, carrier: "Carrier", call: Call, plan: CallPlan, record: CallRecord):
+        self.carrier, self.call, self.plan, self.record = carrier, call, plan, record
         self.phase = _RINGING
-        self.carrier: Carrier | None = None
         self.done = False
 
     def caller_ended(self, call: Call) -> None:
@@ -179,11 +178,10 @@ class Carrier:
         number = called_number(call)
         plan = self.population.plan_for(number)
         self._truth[call.call_id] = plan.outcome
-        play = _Play(call, plan, self.report.start(CallRecord(number, plan.outcome, now)))
+        play = _Play(self, call, plan, self.report.start(CallRecord(number, plan.outcome, now)))
         self.active += 1
         self._playing.add(play)
         call.on_ended = play.caller_ended
-        play.carrier = self
         if plan.outcome in RINGING:
             await call.ring(self._answer_sdp(call) if cfg.early_media else None)
         if plan.ring != math.inf:   # else it rings until the caller gives up
