@@ -37,6 +37,7 @@ from dialer.store.leases import release_leads
 
 from .desk_counts import DeskCounts
 from .operators import CallInfo, OperatorDesk, OperatorState
+from .round_wake import RoundWake
 
 log = logging.getLogger("dialer.engine")
 
@@ -125,7 +126,7 @@ class CampaignRunner:
         self._waiting = 0
         self._machines = 0
         self._stopping = False
-        self._wake = trio.Event()
+        self._wake = RoundWake(settings.round_gap)
         self._nursery: trio.Nursery | None = None
         self._previews: dict[int, _Preview] = {}
         self._counts = DeskCounts(desk, self.campaign_id)
@@ -158,12 +159,10 @@ class CampaignRunner:
             try:
                 while not self._stopping:
                     await self._dial_round(calls)
-                    with trio.move_on_after(getattr(self.pacer, "tick", 0.5)):
-                        await self._wake.wait()
-                    # Let the events of the next few ms gather: one round (two crossings) then
-                    # launches many calls instead of one round per ended call.
-                    await trio.sleep(self.settings.round_gap)
-                    self._wake = trio.Event()
+                    # Until the first event, or the pacer's tick, and then `round_gap` more: the
+                    # events of the next few ms gather, and one round (two crossings) launches
+                    # many calls instead of one round per ended call. One wake-up a round.
+                    await self._wake.next_round(getattr(self.pacer, "tick", 0.5))
                 await self._drain()
             finally:
                 upkeep.cancel()
@@ -173,8 +172,7 @@ class CampaignRunner:
     async def _drain(self) -> None:
         with trio.move_on_after(self.settings.drain_timeout):
             while self._live:
-                self._wake = trio.Event()
-                await self._wake.wait()
+                await self._wake.next_event()
         for live in list(self._live.values()):
             live.cancel.cancel()
 
