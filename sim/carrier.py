@@ -20,6 +20,7 @@ machine detector may consult).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import trio
@@ -73,6 +74,56 @@ def called_number(call: Call) -> str:
     return user or call.call_id
 
 
+_RINGING, _TALKING, _OVER = "ringing", "talking", "over"
+
+
+class _Play:
+    """One called party's script in progress: its call, its fate and its record."""
+
+    __slots__ = ("call", "plan", "record", "phase", "carrier", "done")
+
+    def __init__(self, carrier: "Carrier", call: Call, plan: CallPlan, record: CallRecord):
+        self.carrier, self.call, self.plan, self.record = carrier, call, plan, record
+        self.phase = _RINGING
+        self.done = False
+
+    def caller_ended(self, call: Call) -> None:
+        """`call.on_ended`: the caller hung up (CANCEL or BYE), or the call died (no ACK)."""
+        record = self.record
+        if self.phase == _RINGING:      # the caller cancelled while it rang
+            record.ended = trio.current_time()
+            record.result = "no_answer" if self.plan.outcome == "no_answer" else "cancelled"
+        elif self.phase == _TALKING:
+            record.ended = trio.current_time()
+            record.result = self.plan.outcome
+            record.hangup = "caller"
+        else:
+            return                      # the carrier ended it itself
+        self.phase = _OVER
+        self.over()
+
+    def over(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.carrier.active -= 1
+        self.carrier._playing.discard(self)
+        record = self.record
+        if record.ended is None:
+            record.ended = trio.current_time()
+        if record.result is None:
+            record.result = self.plan.outcome
+        self.call.on_ended = None       # no cycle call -> play -> call left behind
+
+
+def _not_ended(play: _Play) -> bool:
+    return play.call.state != ENDED
+
+
+def _answered(play: _Play) -> bool:
+    return play.call.state == ANSWERED
+
+
 class Carrier:
     def __init__(self, profile: Profile, *, seed: int | None = None):
         self.profile = profile
@@ -88,6 +139,13 @@ class Carrier:
                                       proxy=cfg.auth.status == 407)
         self._nonces: set[str] = set()  # nonces we challenged with
         self._truth: dict[str, str] = {}
+        self._playing: set[_Play] = set()   # scripts not over yet
+
+    def close(self) -> None:
+        """The carrier stops (its endpoint closes): the calls still in progress end now in
+        the report, as they would if their task had been cancelled."""
+        for play in list(self._playing):
+            play.over()
 
     def truth(self, call_id: str) -> str | None:
         """The outcome the population drew for the call with this Call-ID."""
@@ -96,9 +154,15 @@ class Carrier:
     def summary(self) -> dict[str, Any]:
         return self.report.summary(trio.current_time())
 
-    # --- the endpoint's handler ------------------------------------------------------------
+    # --- the endpoint's on_invite, and the script it starts ---------------------------------
+    #
+    # No task per call: the INVITE is answered in the endpoint's receive loop (ring or
+    # refuse), and the rest of the called party's script runs from the endpoint's timer heap
+    # (answer or refuse after the ring time, BYE after the talk time), with the call's
+    # `on_ended` telling it when the caller hangs up first. The draws and the SIP on the
+    # wire are those of a task that would sleep between the steps.
 
-    async def handle(self, call: Call) -> None:
+    async def on_invite(self, call: Call) -> None:
         now = trio.current_time()
         if self._auth is not None and not await self._authenticate(call):
             return
@@ -114,16 +178,14 @@ class Carrier:
         number = called_number(call)
         plan = self.population.plan_for(number)
         self._truth[call.call_id] = plan.outcome
-        record = self.report.start(CallRecord(number, plan.outcome, now))
+        play = _Play(self, call, plan, self.report.start(CallRecord(number, plan.outcome, now)))
         self.active += 1
-        try:
-            await self._play(call, plan, record)
-        finally:
-            self.active -= 1
-            if record.ended is None:
-                record.ended = trio.current_time()
-            if record.result is None:
-                record.result = plan.outcome
+        self._playing.add(play)
+        call.on_ended = play.caller_ended
+        if plan.outcome in RINGING:
+            await call.ring(self._answer_sdp(call) if cfg.early_media else None)
+        if plan.ring != math.inf:   # else it rings until the caller gives up
+            self.endpoint.call_later(plan.ring, self._ring_over, play, _not_ended)
 
     async def _authenticate(self, call: Call) -> bool:
         verdict = self._auth.check(call.invite)
@@ -152,38 +214,38 @@ class Carrier:
                 return True
         return False
 
-    async def _play(self, call: Call, plan: CallPlan, record: CallRecord) -> None:
-        early = self.profile.carrier.early_media
-        if plan.outcome in RINGING and call.state != ENDED:
-            await call.ring(self._answer_sdp(call) if early else None)
-        with trio.move_on_after(plan.ring):
-            await call.wait_for(ENDED)
-        if call.state == ENDED:  # the caller cancelled while it rang
-            record.ended = trio.current_time()
-            record.result = "no_answer" if plan.outcome == "no_answer" else "cancelled"
-            return
+    async def _ring_over(self, play: "_Play") -> None:
+        """The ring time is up and the caller is still there: answer or refuse."""
+        call, plan, record = play.call, play.plan, play.record
         if not plan.answers:
+            play.phase = _OVER
             record.ended = trio.current_time()
             record.result = plan.outcome
             await call.reject(plan.status, REASONS.get(plan.status, ""))
+            play.over()
             return
         sdp = self._answer_sdp(call)
         if sdp is None:
+            play.phase = _OVER
             record.ended = trio.current_time()
             record.result = "failed"
             await call.reject(488, "Not Acceptable Here")
+            play.over()
             return
         record.answered = trio.current_time()
+        play.phase = _TALKING
         await call.answer(sdp)
-        with trio.move_on_after(plan.talk):
-            await call.wait_for(ENDED)
+        self.endpoint.call_later(plan.talk, self._talk_over, play, _answered)
+
+    async def _talk_over(self, play: "_Play") -> None:
+        """The talk (or the machine's greeting and recording) is over: the called party hangs up."""
+        record = play.record
+        play.phase = _OVER
         record.ended = trio.current_time()
-        record.result = plan.outcome
-        if call.state == ANSWERED:
-            record.hangup = "callee"
-            await call.hangup()
-        else:
-            record.hangup = "caller"
+        record.result = play.plan.outcome
+        record.hangup = "callee"
+        # The channel is free once the BYE is answered, as it was for a task waiting on it.
+        await play.call.hangup_nowait(play.over)
 
     def _answer_sdp(self, call: Call) -> bytes | None:
         address = self.endpoint.media_address if self.endpoint else ("127.0.0.1", 10000)
@@ -200,8 +262,11 @@ async def serve_carrier(network: Network, host: str, port: int, carrier: Carrier
                         task_status=trio.TASK_STATUS_IGNORED) -> None:
     """Run `carrier` on a SIP endpoint bound to host:port until cancelled;
     `await nursery.start(serve_carrier, ...)` returns the endpoint."""
-    async with open_endpoint(network, host, port, handler=carrier.handle, timers=timers,
+    async with open_endpoint(network, host, port, on_invite=carrier.on_invite, timers=timers,
                              user="carrier", user_agent="dialer-sim-carrier") as endpoint:
         carrier.endpoint = endpoint
         task_status.started(endpoint)
-        await trio.sleep_forever()
+        try:
+            await trio.sleep_forever()
+        finally:
+            carrier.close()

@@ -76,6 +76,12 @@ class MemoryNetwork:
         self._seq = itertools.count()
         self.queue_limit = queue_limit
         self.stats = NetworkStats()
+        self.immediate = True       # no link delays a datagram: each is due when sent
+        self._update_immediate()
+
+    def _update_immediate(self) -> None:
+        self.immediate = all(not link.latency and not link.jitter
+                             for link in (self.default_link, *self._links.values()))
 
     @classmethod
     def from_config(cls, config, seed: int | str | None = 0, **kwargs) -> "MemoryNetwork":
@@ -86,6 +92,7 @@ class MemoryNetwork:
                  jitter: float = 0.0) -> None:
         """Impair only the datagrams sent to `destination`."""
         self._links[destination] = Link(loss, latency, jitter)
+        self._update_immediate()
 
     async def bind(self, host: str = "127.0.0.1", port: int = 0) -> MemorySocket:
         await trio.lowlevel.checkpoint()
@@ -150,6 +157,8 @@ class MemorySocket:
         # A datagram that becomes the new head moves their deadline instead of waking
         # them to re-arm it: in a virtual day a receiver wakes once per delivery instant.
         self._waiting: list[trio.CancelScope] = []
+        # Receivers parked with no deadline at all (nothing queued, no delay on the network).
+        self._bare = 0
         self._closed = False
 
     async def send(self, data: bytes, address: Address) -> None:
@@ -176,6 +185,18 @@ class MemorySocket:
                 await trio.lowlevel.checkpoint()  # data waiting: still let others run first
                 yielded = True
                 continue
+            if not heap and self._network.immediate:
+                # Nothing queued and every datagram is due when sent: no deadline to wait
+                # for, so no cancel scope (entering and leaving one costs more than the
+                # rest of an idle wait). `_enqueue` wakes us; should a delayed datagram come
+                # after all (a link given latency meanwhile), it wakes us to re-arm.
+                self._bare += 1
+                try:
+                    await self._lot.park()
+                finally:
+                    self._bare -= 1
+                yielded = True
+                continue
             # Wake when the head is due (the deadline moves earlier if a datagram with an
             # earlier delivery time arrives meanwhile), or on close.
             with trio.CancelScope(deadline=deadline) as scope:
@@ -197,7 +218,15 @@ class MemorySocket:
 
     def _enqueue(self, deliver_at: float, seq: int, data: bytes, source: Address) -> None:
         heapq.heappush(self._heap, (deliver_at, seq, data, source))
-        if self._heap[0][1] == seq:  # the new datagram is now first in line
+        if self._heap[0][1] == seq and (self._waiting or self._bare):  # now first in line
+            if self._bare or deliver_at <= trio.current_time():
+                # Due now (a network without latency): wake the receivers outright. Moving
+                # their deadline to now would wake them in the same pass, but through a
+                # Cancelled exception raised in and caught by their cancel scope, which
+                # costs more than the whole wake-up otherwise does. (Receivers parked
+                # without a deadline are woken for any datagram: to take it, or re-arm.)
+                self._lot.unpark_all()
+                return
             for scope in self._waiting:
                 if deliver_at < scope.deadline:
                     scope.deadline = deliver_at

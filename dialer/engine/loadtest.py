@@ -150,26 +150,26 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     codes = [(c, w) for c, w in team_cfg.wrap_codes.items() if c in wraps.known]
     wall = {"started": trio.current_time()}
 
-    # Each operator sleeps until the desk moves them to wrap-up (an event, not a poll: a whole
-    # day of 0.5 s polls was most of the scheduler's work).
-    wrapping: dict[int, trio.Event] = {}
+    # Each operator sleeps until the end of their next wrap-up: the desk's move to wrap-up draws
+    # the wrap time and sets the sleep's deadline (an event, not a poll: a whole day of 0.5 s
+    # polls was most of the scheduler's work; and one wake-up a call, not one at the hang-up
+    # and another at the end of the wrap). The draws come in the same order as when each
+    # operator woke at the hang-up to draw its wrap time.
+    asleep: dict[int, trio.CancelScope] = {}
 
     def to_wrap_up(op, old, new):
-        if new is OperatorState.WRAP_UP and op.id in wrapping:
-            wrapping[op.id].set()
+        if new is OperatorState.WRAP_UP and op.id in asleep:
+            asleep[op.id].deadline = trio.current_time() + max(0.0, team_cfg.wrap.dist.sample(rng))
 
     desk.listeners.append(to_wrap_up)
 
     async def operator(name: str, login_at: float):
         await trio.sleep(login_at)
         op = desk.get(name)
-        wrapping[op.id] = trio.Event()
         desk.login(name, ready=True)
         while True:
-            if op.state is not OperatorState.WRAP_UP:
-                await wrapping[op.id].wait()
-            wrapping[op.id] = trio.Event()
-            await trio.sleep(max(0.0, team_cfg.wrap.dist.sample(rng)))
+            with trio.CancelScope() as asleep[op.id]:
+                await trio.sleep_forever()          # until the wrap-up drawn at the hang-up ends
             code = rng.choices([c for c, _ in codes], [w for _, w in codes])[0] if codes else PLAIN_CODE
             code, callback = wraps.choose(op, code)
             try:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from typing import Any, Callable, Protocol
 
 import trio
@@ -36,7 +35,9 @@ from .compat import (AttemptEnd, AttemptStart, CallResolved, LiveAnswerSettled, 
 from dialer.store.launch import recheck_and_start
 from dialer.store.leases import release_leads
 
+from .desk_counts import DeskCounts
 from .operators import CallInfo, OperatorDesk, OperatorState
+from .round_wake import RoundWake
 
 log = logging.getLogger("dialer.engine")
 
@@ -107,46 +108,6 @@ class _Preview:
     timer: trio.CancelScope
 
 
-class _NextRound:
-    """When the runner's next launch round comes: `set()` says something may have freed a line
-    or an operator (a call resolved, an operator ready, stop); `wait(tick)` returns `gap` seconds
-    after the first such event, or `tick + gap` after it began if none comes. The gap lets the
-    events of the next few ms gather: one round (one crossing) then launches many calls instead
-    of one round per ended call. An event while no round is waited for (during a round) makes
-    the next wait `gap` long.
-
-    One sleep whose deadline `set()` moves: an Event to wake on and then a sleep for the gap
-    were two scheduler passes per round, and most rounds launch nothing (a virtual day's
-    rounds were a fifth of its scheduler passes)."""
-
-    def __init__(self, gap: float):
-        self.gap = gap
-        self._pending = False
-        self._sleep: trio.CancelScope | None = None
-        self._this_gap = gap
-
-    def set(self) -> None:
-        sleep = self._sleep
-        if sleep is None:
-            self._pending = True
-            return
-        due = trio.current_time() + self._this_gap
-        if due < sleep.deadline:
-            sleep.deadline = due
-
-    async def wait(self, tick: float, *, gap: float | None = None) -> None:
-        gap = self.gap if gap is None else gap
-        wait = gap if self._pending else tick + gap
-        self._pending = False
-        self._this_gap = gap
-        with trio.CancelScope(deadline=trio.current_time() + wait) as sleep:
-            self._sleep = sleep
-            try:
-                await trio.sleep_forever()
-            finally:
-                self._sleep = None
-
-
 class CampaignRunner:
     def __init__(self, campaign: dict, *, clock, journal, hopper, pacer, placer: CallPlacer,
                  desk: OperatorDesk, settings: RunnerSettings, metrics=None, bridge=None,
@@ -165,9 +126,11 @@ class CampaignRunner:
         self._waiting = 0
         self._machines = 0
         self._stopping = False
-        self._wake = _NextRound(settings.round_gap)
+        self._wake = RoundWake(settings.round_gap)
         self._nursery: trio.Nursery | None = None
         self._previews: dict[int, _Preview] = {}
+        self._counts = DeskCounts(desk, self.campaign_id)
+        desk.listeners.append(self._counts.moved)
         desk.listeners.append(self._operator_moved)
 
     # ---- control ------------------------------------------------------------------------------
@@ -196,7 +159,10 @@ class CampaignRunner:
             try:
                 while not self._stopping:
                     await self._dial_round(calls)
-                    await self._wake.wait(getattr(self.pacer, "tick", 0.5))
+                    # Until the first event, or the pacer's tick, and then `round_gap` more: the
+                    # events of the next few ms gather, and one round (two crossings) launches
+                    # many calls instead of one round per ended call. One wake-up a round.
+                    await self._wake.next_round(getattr(self.pacer, "tick", 0.5))
                 await self._drain()
             finally:
                 upkeep.cancel()
@@ -206,26 +172,16 @@ class CampaignRunner:
     async def _drain(self) -> None:
         with trio.move_on_after(self.settings.drain_timeout):
             while self._live:
-                await self._wake.wait(math.inf, gap=0.0)
+                await self._wake.next_event()
         for live in list(self._live.values()):
             live.cancel.cancel()
 
     # ---- pacing ---------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        talking, wrapping, ready, reserved = [], [], 0, 0
-        for op in self.desk.operators.values():
-            if not op.serves(self.campaign_id):
-                continue
-            if op.state is OperatorState.READY:
-                ready += 1
-            elif op.state is OperatorState.RESERVED:
-                reserved += 1
-            elif op.state is OperatorState.ON_CALL:
-                talking.append(op.since)
-            elif op.state is OperatorState.WRAP_UP:
-                wrapping.append(op.since)
-        return Snapshot(trio.current_time(), ready, tuple(talking), tuple(wrapping),
-                        tuple(self._ringing.values()), self._waiting, self._machines, reserved)
+        counts = self._counts        # follows the desk's moves: no walk over every operator
+        talking, wrapping = counts.times()
+        return Snapshot(trio.current_time(), counts.ready, talking, wrapping,
+                        tuple(self._ringing.values()), self._waiting, self._machines, counts.reserved)
 
     async def _dial_round(self, calls: trio.Nursery) -> None:
         if self.settings.hangup_answered:

@@ -117,6 +117,10 @@ class Call:
         self.trunk: Trunk | None = None
         self.number: str | None = None
         self.on_reinvite: Callable[["Call", bytes], bytes] | None = None
+        # Called (synchronously) once when the call ends, whoever ended it: lets code that
+        # drives a call from timers (the simulator's carrier) learn of the end without a task
+        # waiting for it.
+        self.on_ended: Callable[["Call"], None] | None = None
         # Tasks in wait_for: (the states each waits for, its Event). Only those whose
         # state came are woken (a caller waiting for the end is not woken at each ring).
         self._waiters: list[tuple[tuple[str, ...], trio.Event]] = []
@@ -197,6 +201,8 @@ class Call:
         self.ended_at = trio.current_time()
         self._set_state(ENDED)
         self.endpoint._forget_call(self)
+        if self.on_ended is not None:
+            self.on_ended(self)
 
     # --- acting ----------------------------------------------------------------------------
 
@@ -217,6 +223,27 @@ class Call:
         # the call is still over (the endpoint keeps retransmitting the BYE on its own).
         self._end(outcomes.ANSWERED, self.sip_status, "BYE sent", by="local")
         await self.endpoint._request(bye, self.peer, self.transport)
+
+    async def hangup_nowait(self, on_done: Callable[[], None] | None = None) -> None:
+        """End an answered call with a BYE without waiting for its answer, for code running
+        in the endpoint's own loops (a timer callback must not wait for a message the
+        receive loop has yet to read); `on_done()` once the BYE's transaction has its final
+        response, timed out or failed (as `hangup()` would have returned then)."""
+        if self.state != ANSWERED:
+            raise CallError(f"hangup_nowait needs an answered call, this one is {self.state}")
+        bye = self.dialog.create_request("BYE")
+        self._end(outcomes.ANSWERED, self.sip_status, "BYE sent", by="local")
+        callbacks = (None, None, None)
+        if on_done is not None:
+            done = []
+
+            async def finished(response: Response | None = None) -> None:
+                if not done and (response is None or response.status >= 200):
+                    done.append(True)
+                    on_done()
+
+            callbacks = (finished, finished, finished)
+        await self.endpoint._start_client(bye, self.peer, self.transport, *callbacks)
 
     async def reinvite(self, sdp: bytes, *, timeout: float | None = None) -> bytes:
         """Send a re-INVITE with a new offer; return the peer's answer SDP.
@@ -397,6 +424,11 @@ class Endpoint:
 
     handler: `async def handler(call)` for incoming INVITEs (None: refuse with 403);
         it runs in the endpoint's nursery and should ring/answer/reject the call.
+    on_invite: instead of `handler`, `async def on_invite(call)` awaited in the receive
+        loop itself (no task per call): it must not wait for anything but a send. It acts
+        at once (ring, answer or reject) and schedules what comes later with `call_later`,
+        whose callbacks run in the timer loop under the same rule (`Call.on_ended` tells it
+        of the caller's hang-up, `Call.hangup_nowait` ends the call).
     allow: which sources may send us requests: None (anyone: a simulated carrier
         or phone), or a callable `(host, port) -> bool`. Others get 403.
         (The dialer's endpoint allows its trunks and registered phones.)
@@ -407,7 +439,7 @@ class Endpoint:
     media_address: (host, port) advertised in default SDP offers/answers.
     """
 
-    def __init__(self, sock, *, handler: Handler | None = None,
+    def __init__(self, sock, *, handler: Handler | None = None, on_invite: Handler | None = None,
                  allow: Callable[[Address], bool] | None = None,
                  on_request: Callable[[Request, Address], Response | None] | None = None,
                  timers: TimerValues = DEFAULT_TIMERS, contact_host: str | None = None,
@@ -421,6 +453,7 @@ class Endpoint:
         self.tcp = NoTcp() if tcp_listeners is None else TcpTransport(
             self._handle_stream, self._connection_lost, connect_timeout=64 * timers.t1)
         self.handler = handler
+        self.on_invite = on_invite
         self.allow = allow
         self.on_request = on_request
         self.timers = timers
@@ -481,6 +514,13 @@ class Endpoint:
 
     def _schedule(self, delay: float, fn: Callable[[Any], Awaitable[None]], arg: Any,
                   needed: Callable[[Any], bool] | None = None) -> None:
+        self._timers.schedule(delay, fn, arg, needed)
+
+    def call_later(self, delay: float, fn: Callable[[Any], Awaitable[None]], arg: Any,
+                   needed: Callable[[Any], bool] | None = None) -> None:
+        """`await fn(arg)` in the timer loop `delay` seconds from now, unless `needed(arg)`
+        is False by then (it must stay False once False). `fn` must not wait for anything
+        but a send: it holds up every timer of the endpoint while it runs."""
         self._timers.schedule(delay, fn, arg, needed)
 
     def _start_timer(self, event: StartTimer, fn: Callable[[Any], Awaitable[None]], entry) -> None:
@@ -990,7 +1030,7 @@ class Endpoint:
         return make_response(request, status, reason, to_tag=to_tag, headers=headers, body=body)
 
     async def _on_invite(self, request: Request, address: Address, transport) -> None:
-        if self.handler is None:
+        if self.handler is None and self.on_invite is None:
             await self._reply(request, address, transport, 403, reason="Calls Not Accepted")
             return
         if not request.headers.get_all("Contact"):
@@ -1007,7 +1047,19 @@ class Endpoint:
         self._dialogs[(call.call_id, call.local_tag)] = call
         self.stats["calls_in"] += 1
         await self._server_events(entry, tx.send_response(make_response(request, 100)))
-        self._nursery.start_soon(self._run_handler, call)
+        if self.on_invite is not None:
+            await self._run_on_invite(call)
+        else:
+            self._nursery.start_soon(self._run_handler, call)
+
+    async def _run_on_invite(self, call: Call) -> None:
+        try:
+            await self.on_invite(call)
+        except Exception:
+            self.stats["internal_errors"] += 1
+            log.exception("SIP call handler failed")
+            if call.state not in (ANSWERED, ENDED):
+                await call.reject(500)
 
     async def _run_handler(self, call: Call) -> None:
         try:

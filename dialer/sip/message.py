@@ -398,6 +398,31 @@ _TAG_RE = re.compile(r";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
 _BRANCH_RE = re.compile(r";[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)", re.IGNORECASE)
 
 
+# The plain shapes of From/To and Via that user agents like ours send: a string matching one
+# of these is certainly parsed without error by `parse_name_addr` / `parse_via` (a strict
+# subset of what they accept), and its tag or branch is the group below. A request whose
+# From, To and top Via all have these shapes is indexed from the matches, and the three are
+# parsed only if something asks for them; any other request is parsed in full at once, so a
+# malformed one is still refused when it arrives.
+_PLAIN_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+_PLAIN_NAME_ADDR = re.compile(
+    r"<sip:[A-Za-z0-9+\-_.]+@[A-Za-z0-9\-.]+(?::(?P<port>[0-9]{1,5}))?>"
+    rf"(?:;tag=(?P<tag>{_PLAIN_TOKEN}))?")
+_PLAIN_VIA = re.compile(
+    rf"SIP/2\.0/(?:UDP|TCP) [A-Za-z0-9\-.]+(?::[0-9]{{1,5}})?;branch=(?P<branch>{_PLAIN_TOKEN})"
+    r"(?:;rport)?")
+
+
+def _plain_name_addr(value: str):
+    """The match if `value` is a plain `<sip:user@host[:port]>[;tag=t]`, else None."""
+    match = _PLAIN_NAME_ADDR.fullmatch(value)
+    if match is not None:
+        port = match.group("port")
+        if port is not None and not 0 < int(port) < 65536:
+            return None
+    return match
+
+
 def _tag_of(value: str) -> str | None:
     """The tag parameter of a From/To value without a full parse (header params follow '>')."""
     gt = value.rfind(">")
@@ -450,6 +475,13 @@ class Message:
         # Only the top Via matters here: split just its line, not every Via.
         top_via = split_commas(via_line)[0] if "," in via_line else via_line
         if full:
+            plain_from = _plain_name_addr(from_value)
+            plain_to = plain_from and _plain_name_addr(to_value)
+            plain_via = plain_to and _PLAIN_VIA.fullmatch(top_via)
+            if plain_via:
+                self.from_tag, self.to_tag = plain_from.group("tag"), plain_to.group("tag")
+                self.branch = plain_via.group("branch")
+                return
             self._from = parse_name_addr(from_value)
             self._to = parse_name_addr(to_value)
             self._top_via = parse_via(top_via)
@@ -543,10 +575,12 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     h = Headers()
     items = h._items
     new_tag = None
+    has_call_id = False
     for name, value in request.headers:
         if name in ("Via", "From", "Call-ID", "CSeq") or (
                 name == "Record-Route" and 100 < status < 300):
             items.append((name, value))
+            has_call_id = has_call_id or name == "Call-ID"
         elif name == "To":
             if to_tag and request.to_tag is None:
                 value = f"{value};tag={to_tag}"
@@ -555,8 +589,8 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     for name, value in headers or ():
         h.add(name, value)
     response = Response(status, reason, h, body, index=False)
-    if "Call-ID" in h._first_values() and not any(name in ("Via", "From", "Call-ID", "CSeq", "To")
-                                                   for name, _ in headers or ()):
+    if has_call_id and not (headers and any(
+            canonical_name(name) in ("Via", "From", "Call-ID", "CSeq", "To") for name, _ in headers)):
         # The matching fields are the request's (same Via, From, Call-ID, CSeq lines; To
         # with the new tag): copy them instead of reading them again.
         response.call_id, response.cseq, response.cseq_method = (

@@ -239,3 +239,31 @@ async def test_offer_without_a_common_codec_gets_488_and_late_offer_is_answered(
         nursery.cancel_scope.cancel()
     s = carrier.summary()
     assert s["results"]["failed"] == 1 and s["results"]["answered"] == 1
+
+
+async def test_every_script_ends_and_frees_its_channel(autojump_clock):
+    # Called parties are scripted on the carrier endpoint's timers (no task per call): each
+    # script must end once, whoever ends the call (ring timeout CANCEL, caller or callee BYE),
+    # and give its channel back; calls still ringing when the carrier stops end then.
+    profile = parse_profile(MIXED)
+    carrier, results, _ = await _campaign(profile, calls=80, ring_timeout=4)
+    assert carrier.active == 0 and not carrier._playing
+    records = carrier.report.records
+    assert len(records) == 80 and all(r.ended is not None and r.result is not None for r in records)
+    assert {r.result for r in records} >= {"cancelled", "no_answer", "answered", "busy"}
+    hangups = {r.hangup for r in records if r.result == "answered"}
+    assert hangups == {"callee", "caller"} or hangups == {"callee"}
+
+    net = MemoryNetwork()
+    carrier = Carrier(profile, seed=1)
+    async with trio.open_nursery() as nursery:
+        carrier_endpoint = await nursery.start(serve_carrier, net, "127.0.0.1", 5070, carrier)
+        async with open_endpoint(net, "127.0.0.1", 0) as dialer:
+            trunk = Trunk("sim", *carrier_endpoint.local_address)
+            for i in range(5):
+                await dialer.dial(trunk, f"+1666{i:07d}", ring_timeout=600)
+            await trio.sleep(0.1)         # all still ringing (ring times are 0.2 s or 1-6 s)
+            assert carrier.active == 5
+            nursery.cancel_scope.cancel()
+    assert carrier.active == 0 and all(r.ended is not None and r.result is not None
+                                       for r in carrier.report.records)

@@ -1,0 +1,61 @@
+"""The runner's incremental operator counts match a walk over every operator, whatever moves."""
+
+import random
+
+import pytest
+
+from dialer.engine.desk_counts import DeskCounts
+from dialer.engine.operators import CallInfo, OperatorDesk, OperatorError, OperatorState as S
+
+
+def walk(desk, campaign_id):
+    talking, wrapping, ready, reserved = [], [], 0, 0
+    for op in desk.operators.values():
+        if not op.serves(campaign_id):
+            continue
+        if op.state is S.READY:
+            ready += 1
+        elif op.state is S.RESERVED:
+            reserved += 1
+        elif op.state is S.ON_CALL:
+            talking.append(op.since)
+        elif op.state is S.WRAP_UP:
+            wrapping.append(op.since)
+    return ready, reserved, tuple(talking), tuple(wrapping)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_counts_follow_every_move(seed):
+    rng = random.Random(seed)
+    clock = [0.0]
+    desk = OperatorDesk(now=lambda: clock[0])
+    for i in (7, 3, 9, 1):            # ids not in order: the desk's order is insertion order
+        desk.add(i, f"op{i}", campaigns={1} if i != 9 else {2})
+    desk.login(3, ready=True)         # moves before the counts exist are read at the start
+    counts = DeskCounts(desk, 1)
+    desk.listeners.append(counts.moved)
+    desk.add(5, "op5")                # an operator added later (any campaign)
+    for _ in range(400):
+        clock[0] += rng.random()
+        op = rng.choice(list(desk.operators.values()))
+        action = rng.choice(["login", "ready", "pause", "logout", "reserve", "release", "connect",
+                             "hangup", "wrap"])
+        try:
+            if action == "login":
+                desk.login(op.id, ready=rng.random() < 0.5)
+            elif action in ("ready", "pause", "logout"):
+                getattr(desk, action)(op.id)
+            elif action == "reserve":
+                desk.reserve_this(op)
+            elif action == "release":
+                desk.release(op)
+            elif action == "connect":
+                desk.connect(op, CallInfo(1, 1, 1))
+            elif action == "hangup":
+                desk.hangup(op)
+            else:
+                desk._move(op, "wrap")
+        except OperatorError:
+            continue
+        ready, reserved, talking, wrapping = walk(desk, 1)
+        assert (counts.ready, counts.reserved, *counts.times()) == (ready, reserved, talking, wrapping)

@@ -1,0 +1,50 @@
+"""The runner's round timing: event + gap, tick + gap, and an event during a round counts."""
+
+import pytest
+import trio
+
+from dialer.engine.round_wake import RoundWake
+
+
+async def test_rounds_start_at_the_first_event_plus_the_gap(autojump_clock):
+    wake = RoundWake(0.25)
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        async def events():
+            await trio.sleep(0.1)
+            wake.set()            # the first event fixes the round: 0.1 + 0.25
+            await trio.sleep(0.1)
+            wake.set()            # later ones change nothing
+        nursery.start_soon(events)
+        await wake.next_round(tick=0.5)
+    assert trio.current_time() - start == pytest.approx(0.1 + 0.25, abs=1e-9)
+
+
+async def test_without_events_a_round_comes_after_tick_plus_gap(autojump_clock):
+    wake = RoundWake(0.25)
+    start = trio.current_time()
+    await wake.next_round(tick=0.5)
+    assert trio.current_time() - start == pytest.approx(0.75, abs=1e-9)
+
+
+async def test_an_event_during_the_round_counts_as_one_at_its_end(autojump_clock):
+    wake = RoundWake(0.25)
+    wake.set()                    # e.g. a call ended while the round's crossing ran
+    start = trio.current_time()
+    await wake.next_round(tick=0.5)
+    assert trio.current_time() - start == pytest.approx(0.25, abs=1e-9)
+    start = trio.current_time()   # ... and only for that round
+    await wake.next_round(tick=0.5)
+    assert trio.current_time() - start == pytest.approx(0.75, abs=1e-9)
+
+
+async def test_next_event_wakes_on_the_next_set(autojump_clock):
+    wake = RoundWake(0.25)
+    async with trio.open_nursery() as nursery:
+        async def later():
+            await trio.sleep(3)
+            wake.set()
+        nursery.start_soon(later)
+        start = trio.current_time()
+        await wake.next_event()
+        assert trio.current_time() - start == pytest.approx(3, abs=1e-9)
