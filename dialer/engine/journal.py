@@ -60,13 +60,6 @@ class CallJournal:
             return []
         return await self._timed(self._start_unit, list(starts))
 
-    async def start_in(self, conn, starts: Sequence[Any]) -> list[int]:
-        """`start` inside a transaction someone else opened (the hopper's take: one crossing
-        for the re-check and the attempt rows)."""
-        if not starts:
-            return []
-        return await self._start_unit(conn, list(starts))
-
     def finish(self, end: Any) -> None:
         """Queue one call's ending; the flusher stores it shortly."""
         self._pending.append(end)
@@ -161,10 +154,11 @@ class CallJournal:
     async def riding(self):
         """Let the queued endings (and the units behind them) ride a crossing someone else makes.
 
-        The launch round crosses anyway (hopper re-check + attempt rows, one transaction): it
-        calls `await ride(conn)` inside its transaction and `ride.committed()` once it returned,
-        and the journal's own flush then has nothing left to cross for. The endings run in a
-        savepoint, so if they fail the round still goes on and they stay queued for the flusher;
+        The launch round crosses anyway (its one statement: re-check + attempt rows): it
+        calls `await ride(conn)` in the same crossing, after that statement, and
+        `ride.committed()` once it returned, and the journal's own flush then has nothing left
+        to cross for. The endings run in a transaction of their own (a savepoint, were the caller
+        inside one), so if they fail the round still goes on and they stay queued for the flusher;
         if the round itself fails they stay queued too. Endings stay in order: the flusher waits
         while a ride holds the journal."""
         async with self._flushing:

@@ -69,35 +69,49 @@ def default_window(rules: CampaignRules, lead: dict) -> Window:
     return lead_window(rules, lead)
 
 
+# An attempt start's columns (AttemptStart's fields) and their SQL types, as the statements that
+# store starts unnest them: here and in the launch round's statement (dialer/store/launch.py).
+START_COLUMNS = ("lead_id", "campaign_id", "list_id", "node", "trunk", "call_id", "called_number",
+                 "caller_number", "lead_timezone", "lead_region", "call_mode", "started_at")
+_START_TYPES = ("bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text",
+                "timestamptz")
+
+
+def unnest_starts(first: int) -> str:
+    """`unnest($first::bigint[], ...)` over START_COLUMNS' arrays, numbered from `first`."""
+    return "unnest(" + ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(_START_TYPES)) + ")"
+
+
+def start_arrays(starts: Sequence[AttemptStart]) -> list[list]:
+    """The starts as one array per START_COLUMNS column (empty arrays for no starts)."""
+    return [[getattr(s, column) for s in starts] for column in START_COLUMNS]
+
+
+# Insert the `input` rows (id + START_COLUMNS), and note the attempt time on each lead: the lead's
+# own record of it, for "why was it called at 20:58?".
+INSERT_STARTS = f"""inserted AS (
+               INSERT INTO attempt (id, {", ".join(START_COLUMNS)})
+               SELECT id, {", ".join(START_COLUMNS)} FROM input
+               RETURNING id, lead_id),
+           noted AS (
+               UPDATE lead SET last_attempt_at = input.started_at FROM input WHERE lead.id = input.lead_id)"""
+
+
 async def start_attempts(conn, starts: Sequence[AttemptStart]) -> list[int]:
     """Insert one attempt row per start; return their ids in the same order."""
     if not starts:
         return []
-    cols = list(zip(*[(s.lead_id, s.campaign_id, s.list_id, s.node, s.trunk, s.call_id, s.called_number,
-                       s.caller_number, s.lead_timezone, s.lead_region, s.call_mode, s.started_at)
-                      for s in starts]))
     # One round trip (a launch round's crossing holds virtual time still in the simulator, and
     # costs a round trip per statement in production): draw the ids, insert the rows, and note
     # the attempt time on each lead. Each id comes back with its input's ordinal, so the
     # returned order is the input order whatever order PostgreSQL drew them in.
     rows = await conn.fetch(
-        """WITH input AS (
+        f"""WITH input AS (
                SELECT nextval('attempt_id_seq') AS id, u.*
-               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                           $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
-                    WITH ORDINALITY AS u(lead_id, campaign_id, list_id, node, trunk, call_id, called_number,
-                                         caller_number, lead_timezone, lead_region, call_mode, started_at, ord)),
-           inserted AS (
-               INSERT INTO attempt (id, lead_id, campaign_id, list_id, node, trunk, call_id, called_number,
-                                    caller_number, lead_timezone, lead_region, call_mode, started_at)
-               SELECT id, lead_id, campaign_id, list_id, node, trunk, call_id, called_number, caller_number,
-                      lead_timezone, lead_region, call_mode, started_at FROM input
-               RETURNING id),
-           -- The lead's own record of the attempt time, for "why was it called at 20:58?".
-           noted AS (
-               UPDATE lead SET last_attempt_at = input.started_at FROM input WHERE lead.id = input.lead_id)
+               FROM {unnest_starts(1)} WITH ORDINALITY AS u({", ".join(START_COLUMNS)}, ord)),
+           {INSERT_STARTS}
            SELECT input.id, input.ord FROM input JOIN inserted USING (id) ORDER BY input.ord""",
-        *[list(c) for c in cols])
+        *start_arrays(starts))
     if len(rows) != len(starts):
         raise RuntimeError("attempt rows were not all stored")
     return [r["id"] for r in rows]

@@ -17,13 +17,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .attempts import AttemptStart
+from .attempts import INSERT_STARTS, START_COLUMNS, AttemptStart, start_arrays, unnest_starts
 from .hopper import RECHECK_WHERE, Check
-
-_START_COLUMNS = ("lead_id", "campaign_id", "list_id", "node", "trunk", "call_id", "called_number",
-                  "caller_number", "lead_timezone", "lead_region", "call_mode", "started_at")
-_START_TYPES = ("bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text",
-                "timestamptz")
 
 _STILL_OURS = RECHECK_WHERE.format(owner="$2::text", now="$3::timestamptz", campaign="$4::bigint",
                                    lockout_since="$18::timestamptz", day_limit="$19::int",
@@ -34,16 +29,9 @@ WITH ok AS (
     SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND {_STILL_OURS}),
 input AS (
     SELECT nextval('attempt_id_seq') AS id, u.*
-    FROM unnest({", ".join(f"${i + 6}::{t}[]" for i, t in enumerate(_START_TYPES))})
-         AS u({", ".join(_START_COLUMNS)})
+    FROM {unnest_starts(6)} AS u({", ".join(START_COLUMNS)})
     WHERE u.lead_id IN (SELECT id FROM ok)),
-inserted AS (
-    INSERT INTO attempt (id, {", ".join(_START_COLUMNS)})
-    SELECT id, {", ".join(_START_COLUMNS)} FROM input
-    RETURNING id, lead_id),
--- The lead's own record of the attempt time, for "why was it called at 20:58?".
-noted AS (
-    UPDATE lead SET last_attempt_at = input.started_at FROM input WHERE lead.id = input.lead_id),
+{INSERT_STARTS},
 -- Leases go back for the leads that failed and for those the caller does not dial now.
 released AS (
     UPDATE lead SET lease_owner = NULL, lease_expires_at = NULL
@@ -67,11 +55,8 @@ async def recheck_and_start(conn, check: Check, ids: Sequence[int], release: Seq
     stray = {s.lead_id for s in starts} - (set(ids) - set(release))
     if stray:
         raise ValueError(f"attempt starts for leads not re-checked or handed back: {sorted(stray)}")
-    columns = [list(c) for c in zip(*[(s.lead_id, s.campaign_id, s.list_id, s.node, s.trunk, s.call_id,
-                                       s.called_number, s.caller_number, s.lead_timezone, s.lead_region,
-                                       s.call_mode, s.started_at) for s in starts])] or [[]] * len(_START_COLUMNS)
     rows = await conn.fetch(_STATEMENT, list(ids), check.owner, check.now, check.campaign_id, list(release),
-                            *columns, *check.number_rule_args())
+                            *start_arrays(starts), *check.number_rule_args())
     passed = {r["lead_id"]: r["attempt_id"] for r in rows}
     missing = [s.lead_id for s in starts if s.lead_id in passed and passed[s.lead_id] is None]
     if missing:
