@@ -101,8 +101,9 @@ class EngineMetrics:
         # minutes), so the gauges compute them at that instant when read: the same values an
         # update at each such ending gave, without walking the day's buckets at every one.
         self._rates_at: dict[str, tuple[int, float]] = {}
-        # campaign -> the in-flight gauge's child; (campaign, outcome) -> the calls counter's
+        # (campaign, outcome) -> the calls counter's child; SIP status -> the responses counter's
         self._ended: dict[tuple[str, str], Any] = {}
+        self._responses: dict[int, Any] = {}
 
     def _child(self, metric, *labels: str):
         key = (metric, labels)
@@ -127,7 +128,10 @@ class EngineMetrics:
             ended = self._ended[campaign, outcome] = self._child(self.calls, campaign, outcome)
         ended.inc()
         if sip_status:
-            self._child(self.sip_responses, str(sip_status)).inc()
+            responses = self._responses.get(sip_status)
+            if responses is None:
+                responses = self._responses[sip_status] = self._child(self.sip_responses, str(sip_status))
+            responses.inc()
         now = self._now()
         live = outcome == "answered" or outcome == "abandoned"
         if live:
