@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import itertools
 import random
 
 import trio
@@ -148,6 +149,10 @@ async def run_day(store, profile, options: DayOptions) -> dict:
     rng = random.Random(options.seed)
     team_cfg = profile.operators
     codes = [(c, w) for c, w in team_cfg.wrap_codes.items() if c in wraps.known]
+    # The draw's population and cumulative weights, once: `choices(names, cum_weights=...)` makes
+    # the same draw as `choices(names, weights)`, which accumulates the weights at every call.
+    code_names = [c for c, _ in codes]
+    code_cum_weights = list(itertools.accumulate(w for _, w in codes))
     wall = {"started": trio.current_time()}
 
     # Each operator sleeps until the end of their next wrap-up: the desk's move to wrap-up draws
@@ -170,7 +175,7 @@ async def run_day(store, profile, options: DayOptions) -> dict:
         while True:
             with trio.CancelScope() as asleep[op.id]:
                 await trio.sleep_forever()          # until the wrap-up drawn at the hang-up ends
-            code = rng.choices([c for c, _ in codes], [w for _, w in codes])[0] if codes else PLAIN_CODE
+            code = rng.choices(code_names, cum_weights=code_cum_weights)[0] if codes else PLAIN_CODE
             code, callback = wraps.choose(op, code)
             try:
                 await desk.wrap(name, code, None, callback)

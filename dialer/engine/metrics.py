@@ -92,8 +92,18 @@ class EngineMetrics:
         # The labelled children the recorders below touch, by (metric, label values):
         # `labels()` validates and locks on every lookup, ~10 times a call otherwise.
         self._children: dict[tuple, Any] = {}
-        # campaign -> the minute bucket the rate gauges were last computed in
-        self._rates_minute: dict[str, int] = {}
+        # Gauges that follow a count the recorders keep in plain ints are read when collected
+        # (`set_function`): a call or an operator's move updates an int, not a locked gauge.
+        self._in_flight: dict[str, int] = {}
+        self._operator_counts: dict[str, int] = {}
+        # campaign -> (the minute bucket, the instant) the rolling rates were last due at. The
+        # rates change only with a live answer or a new minute bucket (the windows are whole
+        # minutes), so the gauges compute them at that instant when read: the same values an
+        # update at each such ending gave, without walking the day's buckets at every one.
+        self._rates_at: dict[str, tuple[int, float]] = {}
+        # (campaign, outcome) -> the calls counter's child; SIP status -> the responses counter's
+        self._ended: dict[tuple[str, str], Any] = {}
+        self._responses: dict[int, Any] = {}
 
     def _child(self, metric, *labels: str):
         key = (metric, labels)
@@ -104,49 +114,72 @@ class EngineMetrics:
 
     # Convenience recorders the engine calls at each event.
     def call_started(self, campaign: str) -> None:
-        self._child(self.in_flight, campaign).inc()
+        counts = self._in_flight
+        if campaign not in counts:
+            self._follow_campaign(campaign)
+        counts[campaign] += 1
 
     def call_ended(self, campaign: str, outcome: str, sip_status: int | None = None) -> None:
-        self._child(self.in_flight, campaign).dec()
-        self._child(self.calls, campaign, outcome).inc()
+        if campaign not in self._in_flight:
+            self._follow_campaign(campaign)
+        self._in_flight[campaign] -= 1
+        ended = self._ended.get((campaign, outcome))
+        if ended is None:
+            ended = self._ended[campaign, outcome] = self._child(self.calls, campaign, outcome)
+        ended.inc()
         if sip_status:
-            self._child(self.sip_responses, str(sip_status)).inc()
-        live = outcome in ("answered", "abandoned")
+            responses = self._responses.get(sip_status)
+            if responses is None:
+                responses = self._responses[sip_status] = self._child(self.sip_responses, str(sip_status))
+            responses.inc()
+        now = self._now()
+        live = outcome == "answered" or outcome == "abandoned"
         if live:
             self._child(self.live_answers, campaign).inc()
-            self._window(campaign).add(self._now(), live=1, abandoned=outcome == "abandoned")
-        if outcome == "abandoned":
-            self._child(self.abandons, campaign).inc()
-        # The rolling rates change only with a live answer or when the minute bucket
-        # changes (the windows are whole minutes), so other endings leave them as they are.
-        minute = math.floor(self._now() / BUCKET_SECONDS)
-        if live or self._rates_minute.get(campaign) != minute:
-            self._rates_minute[campaign] = minute
-            self._refresh_rates(campaign)
+            self._window(campaign).add(now, live=1, abandoned=outcome == "abandoned")
+            if outcome == "abandoned":
+                self._child(self.abandons, campaign).inc()
+        minute = math.floor(now / BUCKET_SECONDS)
+        if live or self._rates_at[campaign][0] != minute:
+            self._rates_at[campaign] = (minute, now)
+
+    def _follow_campaign(self, campaign: str) -> None:
+        """A campaign's first call: its gauges read the counts kept here."""
+        self._in_flight[campaign] = 0
+        self._rates_at[campaign] = (None, self._now())
+        self._child(self.in_flight, campaign).set_function(lambda: self._in_flight[campaign])
+        for window, span in (("hour", HOUR), ("day", DAY)):
+            self._child(self.abandon_rate, campaign, window).set_function(
+                lambda span=span: self._window(campaign).rate(self._rates_at[campaign][1], span))
 
     def rolling_abandon_rate(self, campaign: str, span: float = HOUR) -> float:
         return self._window(campaign).rate(self._now(), span)
 
     def operator_moved(self, op, old, new) -> None:
         """An OperatorDesk listener."""
-        self._child(self.operators, old.value).dec()
-        self._child(self.operators, new.value).inc()
+        counts = self._operator_counts
+        if old.value not in counts:
+            self._follow_state(old.value)
+        if new.value not in counts:
+            self._follow_state(new.value)
+        counts[old.value] -= 1
+        counts[new.value] += 1
 
     def operators_present(self, counts: dict[str, int]) -> None:
         for state, n in counts.items():
-            self._child(self.operators, state).set(n)
+            if state not in self._operator_counts:
+                self._follow_state(state)
+            self._operator_counts[state] = n
+
+    def _follow_state(self, state: str) -> None:
+        self._operator_counts[state] = 0
+        self._child(self.operators, state).set_function(lambda: self._operator_counts[state])
 
     def _window(self, campaign: str) -> AbandonWindow:
         w = self._windows.get(campaign)
         if w is None:
             w = self._windows[campaign] = AbandonWindow()
         return w
-
-    def _refresh_rates(self, campaign: str) -> None:
-        now = self._now()
-        w = self._window(campaign)
-        self._child(self.abandon_rate, campaign, "hour").set(w.rate(now, HOUR))
-        self._child(self.abandon_rate, campaign, "day").set(w.rate(now, DAY))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -28,6 +28,7 @@ import collections
 import datetime as dt
 import enum
 import itertools
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -145,6 +146,9 @@ class OperatorDesk:
         self._by_name: dict[str, Operator] = {}
         self._waiters: collections.deque[_Waiter] = collections.deque()
         self._order = itertools.count()
+        # The ready operators, longest idle first: (idle_since, idle_seq, id), kept by `_move`,
+        # so finding the longest-idle one is a look at the front, not a walk over everyone.
+        self._ready_line: list[tuple[float, int, int]] = []
 
     # ---- registry ---------------------------------------------------------------
     def add(self, id: int, name: str, *, sip_user: str | None = None,
@@ -240,12 +244,12 @@ class OperatorDesk:
         return result
 
     def longest_idle(self, campaign_id: int | None = None, exclude=frozenset()) -> Operator | None:
-        best = None
-        for op in self.operators.values():
-            if op.state is S.READY and op.serves(campaign_id) and op.id not in exclude:
-                if best is None or (op.idle_since, op.idle_seq) < (best.idle_since, best.idle_seq):
-                    best = op
-        return best
+        operators = self.operators
+        for _, _, op_id in self._ready_line:
+            op = operators[op_id]
+            if op.serves(campaign_id) and op_id not in exclude:
+                return op
+        return None
 
     def try_reserve(self, campaign_id: int | None = None, exclude=frozenset()) -> Operator | None:
         """Reserve the longest-idle ready operator now, or None."""
@@ -327,8 +331,14 @@ class OperatorDesk:
         op.since = now
         op.state = new
         op.reason = reason if new is S.PAUSED else None
-        if new is S.READY and old is not S.READY and not keep_place:
-            op.idle_since, op.idle_seq = now, next(self._order)
+        if new is not old:
+            if old is S.READY:
+                line = self._ready_line
+                del line[bisect_left(line, (op.idle_since, op.idle_seq, op.id))]
+            elif new is S.READY:
+                if not keep_place:
+                    op.idle_since, op.idle_seq = now, next(self._order)
+                insort(self._ready_line, (op.idle_since, op.idle_seq, op.id))
         if new is S.ON_CALL:
             op.talk_started = now
         elif new is S.WRAP_UP:

@@ -22,6 +22,9 @@ class RoundWake:
     def __init__(self, gap: float) -> None:
         self.gap = gap
         self._sleep: trio.CancelScope | None = None   # the runner's sleep, while it sleeps
+        # An event came during this sleep already: later ones come no earlier, so they could
+        # only move the deadline later, which `min` refuses. Several events a call, most skip.
+        self._seen = False
         self._pending = False       # an event came while the runner was not sleeping
         self._event: trio.Event | None = None          # someone waiting for the next event
 
@@ -29,9 +32,11 @@ class RoundWake:
         """Something happened that may free a line or an operator."""
         sleep = self._sleep
         if sleep is not None:
-            at = trio.current_time() + self.gap
-            if at < sleep.deadline:
-                sleep.deadline = at
+            if not self._seen:
+                self._seen = True
+                at = trio.current_time() + self.gap
+                if at < sleep.deadline:
+                    sleep.deadline = at
         else:
             self._pending = True
         if self._event is not None:
@@ -43,6 +48,7 @@ class RoundWake:
         deadline = now + self.gap if self._pending else now + tick + self.gap
         with trio.CancelScope(deadline=deadline) as sleep:
             self._sleep = sleep
+            self._seen = False
             try:
                 await trio.sleep_forever()
             finally:

@@ -93,7 +93,6 @@ class _Live:
     lead: Any
     attempt_id: int
     launched: float
-    cancel: trio.CancelScope
     call: Any = None
     answered: float | None = None
     ringing_at: Any = None
@@ -127,9 +126,12 @@ class CampaignRunner:
         self._machines = 0
         self._stopping = False
         self._wake = RoundWake(settings.round_gap)
-        self._nursery: trio.Nursery | None = None
+        self._nursery: trio.Nursery | None = None     # lease upkeep and preview timers
+        self._calls: trio.Nursery | None = None       # the call tasks, and only them
+        self._cutting = False                         # the drain ran out: live calls are cut
         self._previews: dict[int, _Preview] = {}
         self._counts = DeskCounts(desk, self.campaign_id)
+        self._gauges: dict[str, Any] = {}     # this campaign's labelled gauges, by metric name
         desk.listeners.append(self._counts.moved)
         desk.listeners.append(self._operator_moved)
 
@@ -146,35 +148,44 @@ class CampaignRunner:
         self._wake.set()
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as calls:
-            self._nursery = calls
+        async with trio.open_nursery() as side:
+            self._nursery = side
             upkeep = trio.CancelScope()
             if hasattr(self.hopper, "run"):
                 # Lease renewal for leads waiting or in calls: a long call never loses its lease.
                 async def keep_hopper():
                     with upkeep:
                         await self.hopper.run()
-                calls.start_soon(keep_hopper)
-            task_status.started()
+                side.start_soon(keep_hopper)
             try:
-                while not self._stopping:
-                    await self._dial_round(calls)
-                    # Until the first event, or the pacer's tick, and then `round_gap` more: the
-                    # events of the next few ms gather, and one round (two crossings) launches
-                    # many calls instead of one round per ended call. One wake-up a round.
-                    await self._wake.next_round(getattr(self.pacer, "tick", 0.5))
-                await self._drain()
+                # The calls have a nursery of their own, so that the drain's cut is one
+                # cancellation of it (not a cancel scope entered and left by every call).
+                async with trio.open_nursery() as calls:
+                    self._calls = calls
+                    task_status.started()
+                    while not self._stopping:
+                        await self._dial_round(calls)
+                        # Until the first event, or the pacer's tick, and then `round_gap` more:
+                        # the events of the next few ms gather, and one round (two crossings)
+                        # launches many calls instead of one round per ended call. One wake-up
+                        # a round.
+                        await self._wake.next_round(getattr(self.pacer, "tick", 0.5))
+                    await self._drain(calls)
             finally:
+                self._calls = None
                 upkeep.cancel()
                 with trio.CancelScope(shield=True):
                     await self.hopper.release_all()
 
-    async def _drain(self) -> None:
+    async def _drain(self, calls: trio.Nursery) -> None:
         with trio.move_on_after(self.settings.drain_timeout):
             while self._live:
                 await self._wake.next_event()
-        for live in list(self._live.values()):
-            live.cancel.cancel()
+        if self._live:
+            # Cut what is left: each call's task sees the cancellation, hangs up and records
+            # what is known (`_cut`); `_cutting` tells it from a teardown, which records nothing.
+            self._cutting = True
+            calls.cancel_scope.cancel()
 
     # ---- pacing ---------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -190,10 +201,12 @@ class CampaignRunner:
             decision = self.pacer.decide(self.snapshot())
             want = min(decision.launch, self.settings.max_launch)
             if self.metrics is not None and decision.dial_level is not None:
-                self.metrics.dial_level.labels(self.name).set(decision.dial_level)
+                self._gauge("dial_level").set(decision.dial_level)
         if want <= 0:
             return
-        ready_ids = [op.id for op in self.desk.operators.values() if op.state is OperatorState.READY]
+        # Every ready operator on the desk, kept by the desk counts (no walk over the desk); a
+        # copy, as owners reserved inside the crossing leave the live set.
+        ready_ids = frozenset(self._counts.ready_ids)
         launched: list[tuple[list, list[int]]] = []
         owners: dict[int, Any] = {}          # lead id -> the operator reserved for its callback
         not_now: list[int] = []              # owned callbacks whose owner is no longer ready
@@ -232,9 +245,15 @@ class CampaignRunner:
         for lead_id in not_now:
             self.hopper.done(lead_id)
         if self.metrics is not None:
-            self.metrics.hopper_depth.labels(self.name).set(self.hopper.buffered())
+            self._gauge("hopper_depth").set(self.hopper.buffered())
         for leads, ids in launched:
             self._started(calls, leads, ids, owners=owners)
+
+    def _gauge(self, metric: str):
+        gauge = self._gauges.get(metric)
+        if gauge is None:    # `labels()` validates and locks at each lookup: once a campaign
+            gauge = self._gauges[metric] = getattr(self.metrics, metric).labels(self.name)
+        return gauge
 
     def _reserve_owners(self, leads: list, owners: dict, not_now: list) -> list:
         """An owned callback (the hopper hands it out only while its owner is ready) is dialed
@@ -280,62 +299,68 @@ class CampaignRunner:
                  owners: dict | None = None) -> None:
         """The attempt rows are stored: start the calls."""
         self._leads_in_flight.update(lead.id for lead in leads)
+        now = trio.current_time()        # no checkpoint in this loop: one instant for all
+        live_calls, ringing, metrics, call = self._live, self._ringing, self.metrics, self._call
         for lead, attempt_id in zip(leads, ids):
             owner = owners.get(lead.id) if owners else None
-            live = _Live(lead, attempt_id, trio.current_time(), trio.CancelScope(),
-                         operator=operator or owner, owned=owner is not None)
-            self._live[attempt_id] = live
+            live = _Live(lead, attempt_id, now, operator=operator or owner, owned=owner is not None)
+            live_calls[attempt_id] = live
             if operator is None:
-                self._ringing[attempt_id] = live.launched
-            if self.metrics is not None:
-                self.metrics.call_started(self.name)
-            calls.start_soon(self._call, live)
+                ringing[attempt_id] = now
+            if metrics is not None:
+                metrics.call_started(self.name)
+            calls.start_soon(call, live)
 
     # ---- one call ---------------------------------------------------------------------------------
     async def _call(self, live: _Live) -> None:
         outcome, operator, bridged_at, answered_at = "failed", None, None, None
         call = None
         try:
-            with live.cancel:
-                call = live.call = await self.placer.dial(
-                    live.lead.phone, caller_id=self.settings.caller_id, ring_timeout=self.settings.ring_timeout,
-                    headers=[("X-Dialer-Attempt", str(live.attempt_id))])
-                answered = await call.wait_answered()
-                self._ringing.pop(live.attempt_id, None)
-                if not answered:
-                    outcome = OUTCOME_ALIASES.get(call.outcome, call.outcome or "failed")
-                    self._observe(CallResolved(live.launched, trio.current_time(),
-                                               outcome if outcome in PACER_RESULTS else "failed"))
-                else:
-                    live.answered = trio.current_time()
-                    answered_at = self.clock.now()
-                    kind = self.classify(call)
-                    if live.operator is None:
-                        self._observe(CallResolved(live.launched, live.answered, kind))
-                    if live.operator is not None and not (live.owned and kind == "machine"):
-                        outcome, operator, bridged_at = await self._talk_preview(live, call)
-                    elif kind == "machine":
-                        outcome = "machine"
-                        self._machines += 1
-                        try:
-                            await call.hangup()
-                        finally:
-                            self._machines -= 1
-                    elif self.settings.hangup_answered:
-                        outcome = "answered"
+            call = live.call = await self.placer.dial(
+                live.lead.phone, caller_id=self.settings.caller_id, ring_timeout=self.settings.ring_timeout,
+                headers=[("X-Dialer-Attempt", str(live.attempt_id))])
+            answered = await call.wait_answered()
+            self._ringing.pop(live.attempt_id, None)
+            if not answered:
+                outcome = OUTCOME_ALIASES.get(call.outcome, call.outcome or "failed")
+                self._observe(CallResolved(live.launched, trio.current_time(),
+                                           outcome if outcome in PACER_RESULTS else "failed"))
+            else:
+                live.answered = trio.current_time()
+                answered_at = self.clock.now()
+                kind = self.classify(call)
+                if live.operator is None:
+                    self._observe(CallResolved(live.launched, live.answered, kind))
+                if live.operator is not None and not (live.owned and kind == "machine"):
+                    outcome, operator, bridged_at = await self._talk_preview(live, call)
+                elif kind == "machine":
+                    outcome = "machine"
+                    self._machines += 1
+                    try:
                         await call.hangup()
-                    else:
-                        outcome, operator, bridged_at = await self._bridge(live, call)
-            if live.cancel.cancelled_caught:
-                outcome = await self._cut(live, call)
+                    finally:
+                        self._machines -= 1
+                elif self.settings.hangup_answered:
+                    outcome = "answered"
+                    await call.hangup()
+                else:
+                    outcome, operator, bridged_at = await self._bridge(live, call)
         except Exception as exc:  # a peer or transport problem: the call failed, the engine goes on
             log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
             outcome = "failed" if live.answered is None else outcome
         except trio.Cancelled:
-            # The engine itself is being torn down (not a drain): the call's fate is unknown.
-            # Its attempt stays open, exactly as after a crash, and the next start closes it
-            # as `unknown` (store/recovery.py). Recording a guess here would be a lie.
-            outcome = None
+            if not self._cutting:
+                # The engine itself is being torn down (not a drain): the call's fate is unknown.
+                # Its attempt stays open, exactly as after a crash, and the next start closes it
+                # as `unknown` (store/recovery.py). Recording a guess here would be a lie.
+                outcome = None
+                raise
+            # The drain ran out (the calls' nursery is cancelled): hang up, record what we know.
+            try:
+                outcome = await self._cut(live, call)
+            except Exception as exc:
+                log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
+                outcome = "failed" if live.answered is None else outcome
             raise
         finally:
             self._ringing.pop(live.attempt_id, None)
@@ -430,7 +455,9 @@ class CampaignRunner:
     async def preview_dial(self, operator_ref) -> int:
         """Dial the previewed lead; the operator is connected when it answers. The attempt id."""
         preview = self._pop_preview(operator_ref)
-        ids = await self._launch(self._nursery, [preview.lead], operator=preview.operator)
+        # Into the calls' nursery (cut by the drain); once it is closed (a preview timer's
+        # "dial" after the drain), into the runner's other one, as before the split.
+        ids = await self._launch(self._calls or self._nursery, [preview.lead], operator=preview.operator)
         return ids[0]
 
     async def preview_skip(self, operator_ref) -> None:

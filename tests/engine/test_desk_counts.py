@@ -59,3 +59,5 @@ def test_counts_follow_every_move(seed):
             continue
         ready, reserved, talking, wrapping = walk(desk, 1)
         assert (counts.ready, counts.reserved, *counts.times()) == (ready, reserved, talking, wrapping)
+        # The hopper's ready ids: every ready operator on the desk, any campaign (op9 too).
+        assert counts.ready_ids == {o.id for o in desk.operators.values() if o.state is S.READY}

@@ -218,3 +218,53 @@ async def test_reserve_can_skip_operators_already_tried(autojump_clock):
     desk.login("op2", ready=True)
     assert desk.try_reserve(exclude={1}).name == "op2"
     assert await desk.reserve(timeout=1.0, exclude={1}) is None
+
+
+def _longest_idle_by_walk(desk, campaign_id, exclude):
+    """The ready line's answer as a walk over every operator gives it (the desk kept a
+    sorted line instead: this is what it must agree with)."""
+    best = None
+    for op in desk.operators.values():
+        if op.state is S.READY and op.serves(campaign_id) and op.id not in exclude:
+            if best is None or (op.idle_since, op.idle_seq) < (best.idle_since, best.idle_seq):
+                best = op
+    return best
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ready_line_agrees_with_a_walk_whatever_moves(seed):
+    import random
+
+    rng = random.Random(seed)
+    clock = [0.0]
+    desk = OperatorDesk(now=lambda: clock[0])
+    for i in (7, 3, 9, 1, 5):
+        desk.add(i, f"op{i}", campaigns={1} if i != 9 else {2})
+    for _ in range(600):
+        clock[0] += rng.choice([0.0, rng.random()])     # equal idle times: the tie-break counts
+        op = rng.choice(list(desk.operators.values()))
+        action = rng.choice(["login", "ready", "pause", "logout", "reserve", "release", "connect",
+                             "hangup", "wrap", "try_reserve"])
+        try:
+            if action == "login":
+                desk.login(op.id, ready=rng.random() < 0.5)
+            elif action in ("ready", "pause", "logout"):
+                getattr(desk, action)(op.id)
+            elif action == "reserve":
+                desk.reserve_this(op)
+            elif action == "release":
+                desk.release(op)
+            elif action == "connect":
+                desk.connect(op, CallInfo(1, 1, 1))
+            elif action == "hangup":
+                desk.hangup(op)
+            elif action == "wrap":
+                desk._move(op, "wrap")
+            else:
+                desk.try_reserve(rng.choice([None, 1, 2]))
+        except OperatorError:
+            continue
+        for campaign in (None, 1, 2):
+            exclude = frozenset(rng.sample(sorted(desk.operators), 2))
+            for ex in (frozenset(), exclude):
+                assert desk.longest_idle(campaign, ex) is _longest_idle_by_walk(desk, campaign, ex)

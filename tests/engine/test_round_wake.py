@@ -48,3 +48,23 @@ async def test_next_event_wakes_on_the_next_set(autojump_clock):
         start = trio.current_time()
         await wake.next_event()
         assert trio.current_time() - start == pytest.approx(3, abs=1e-9)
+
+
+
+async def test_each_sleep_takes_its_own_first_event(autojump_clock):
+    # Events after a sleep's first one are skipped (they can only come later); the next sleep
+    # must still take its own first event.
+    wake = RoundWake(0.25)
+
+    async def events():
+        await trio.sleep(0.1)
+        wake.set()
+        await trio.sleep(0.05)
+        wake.set()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(3):
+            nursery.start_soon(events)
+            start = trio.current_time()
+            await wake.next_round(tick=5)
+            assert trio.current_time() - start == pytest.approx(0.1 + 0.25, abs=1e-9)
