@@ -53,6 +53,13 @@ class CallJournal:
         self.rides = 0                    # flushes that rode a launch round's crossing
         self._due = False                 # the queue has waited its interval: a round may carry it
         self.finished = 0
+        # Virtual time's inline store can send a flush ahead (`Store.send_ahead`): PostgreSQL
+        # stores it while the simulation goes on, instead of inside a launch round's crossing
+        # (a ride puts its ~12 round trips between the re-check and the INVITEs). Then nothing
+        # rides, and the flush sent ahead is finished before the next one, `after_endings`,
+        # `drained` or any other crossing. (kind, batch, Ahead), or None.
+        self._sends_ahead = getattr(store, "sends_ahead", False)
+        self._ahead: tuple[str, list, Any] | None = None
 
     async def start(self, starts: Sequence[Any]) -> list[int]:
         """Write the attempt rows for a launch batch; their ids, in order. One crossing."""
@@ -94,6 +101,8 @@ class CallJournal:
                     if not self._hurry.is_set():
                         # Due. The next launch round may carry them (journal.riding: one crossing
                         # fewer); it gets one more interval to come, then we cross ourselves.
+                        # (A store that sends ahead takes no rides: the wait keeps the batches
+                        # as big as the rides' were, fewer round trips for the same endings.)
                         rides = self.rides
                         self._due = True
                         with trio.move_on_after(self._interval):
@@ -102,27 +111,59 @@ class CallJournal:
                             if self._pending or self._later:
                                 self._wake.set()       # queued since the ride: their own interval
                             continue
+                hurried = self._hurry.is_set()
                 self._hurry = trio.Event()
-                await self.flush()
+                await self.flush(settle=hurried)
         finally:
             with trio.CancelScope(shield=True):
                 await self.flush()
 
-    async def flush(self) -> None:
+    async def flush(self, *, settle: bool = True) -> None:
+        """Store what is queued. With a store that sends ahead and `settle=False` (the
+        flusher's own rounds) the last batch may still be on its way when this returns."""
         async with self._flushing:
+            self._settle_ahead()
             while self._pending or self._later:
                 batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
                 if self._later and not self._pending:     # after every ending queued before them
                     later, self._later = self._later, []
-                    results, failures = await self._timed(self._endings_and_later, batch, later)
-                    self.later_failed += len(failures)
-                    for unit, exc in failures:
-                        log.warning("journal: %s failed: %r", getattr(unit, "__name__", unit), exc)
+                    if self._sends_ahead:
+                        await self._send_ahead("later", batch, self._endings_and_later, batch, later)
+                        continue
+                    self._later_done(await self._timed(self._endings_and_later, batch, later), batch)
+                elif self._sends_ahead:
+                    await self._send_ahead("plain", batch, self._finish_unit, batch)
                 else:
-                    results = await self._timed(self._finish_unit, batch)
-                self._finished(batch, results)
+                    self._finished(batch, await self._timed(self._finish_unit, batch))
+            if settle or self._hurry.is_set():
+                self._settle_ahead()
             self._due = False
-            self._idle.set()
+            if self._ahead is None:
+                self._idle.set()
+
+    def _later_done(self, outcome, batch: list) -> None:
+        results, failures = outcome
+        self.later_failed += len(failures)
+        for unit, exc in failures:
+            log.warning("journal: %s failed: %r", getattr(unit, "__name__", unit), exc)
+        self._finished(batch, results)
+
+    async def _send_ahead(self, kind: str, batch: list, unit, *args) -> None:
+        self._settle_ahead()
+        self._ahead = (kind, batch, await self.store.send_ahead(unit, *args))
+        self.crossings += 1
+
+    def _settle_ahead(self) -> None:
+        """Finish the flush sent ahead, if any, and account for it (in queue order)."""
+        if self._ahead is None:
+            return
+        kind, batch, ahead = self._ahead
+        self._ahead = None
+        outcome = ahead.result()          # a failed flush raises here, as it would have in flush()
+        if kind == "later":
+            self._later_done(outcome, batch)
+        else:
+            self._finished(batch, outcome)
 
     async def _endings_and_later(self, conn, batch: list, later: list):
         results = await self._finish_unit(conn, batch) if batch else []
@@ -165,7 +206,8 @@ class CallJournal:
             ride = _Ride(self)
             # Only endings that have waited their interval: a ride costs statements (the endings'
             # own, a savepoint), so they ride in batches as big as the flusher's.
-            if self._due and (self._pending or self._later) and len(self._pending) <= self._max_batch:
+            if self._due and (self._pending or self._later) and len(self._pending) <= self._max_batch \
+                    and not self._sends_ahead:
                 ride.batch, self._pending = self._pending, []
                 ride.later, self._later = self._later, []
             try:
@@ -192,6 +234,11 @@ class CallJournal:
 
     async def drained(self) -> None:
         """Wait until every queued ending is stored (asking the flusher not to wait)."""
+        if self._ahead is not None and not self._pending and not self._later:
+            async with self._flushing:          # only a flush sent ahead is left: finish it
+                self._settle_ahead()
+                if not self._pending and not self._later:
+                    self._idle.set()
         if not self._idle.is_set():
             self._hurry.set()
         await self._idle.wait()
@@ -202,6 +249,7 @@ class CallJournal:
         instead of two, and no wait for the flush interval). The endings commit even if the
         unit fails: it runs in a savepoint, and its exception is raised here afterwards."""
         async with self._flushing:
+            self._settle_ahead()
             while len(self._pending) > self._max_batch:
                 batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
                 self._finished(batch, await self._timed(self._finish_unit, batch))

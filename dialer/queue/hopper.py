@@ -98,6 +98,10 @@ class Hopper:
         self._takes: collections.deque[tuple[float, int]] = collections.deque()
         self._mix = WeightedMix()
         self._lock = trio.Lock()  # one refill/take at a time per hopper
+        # A top-up claim sent ahead of the next take (`store.send_ahead`, virtual time's inline
+        # store): (requests, when, the pending result, rewinds to apply after it), or None.
+        self._send_ahead = getattr(store, "sends_ahead", False)
+        self._top_up = None
         self.stats = collections.Counter()
 
     # -- what the campaign runner calls ------------------------------------------------
@@ -119,6 +123,7 @@ class Hopper:
         crossing (`_claim_and_start`). It may run more than once, when leads fail the re-check
         and are replaced; it keeps its own results."""
         async with self._lock:
+            self._settle_top_up()
             now = self.clock.now()
             await self._ensure_setup(now)
             if not self._setup["campaign"]["active"]:
@@ -134,6 +139,7 @@ class Hopper:
                 missing = n - len(taken)
                 if missing <= 0:
                     break
+                self._settle_top_up()
                 if self._short(now, missing):
                     await self._refill(now, missing)  # the buffers cannot cover this take
                 picked, closed = self._pick(missing, now, ready)
@@ -144,6 +150,13 @@ class Hopper:
                 recheck_args = (self._check(now), [lead.id for lead in picked], [lead.id for lead in closed])
                 if start is None:
                     ok, got = await self.store.run(sql.recheck_and_claim, recheck_args, plan and plan[1:])
+                elif plan and self._send_ahead:
+                    # The launch crosses alone and its calls go; the top-up claim is sent ahead and
+                    # absorbed by whatever reads the buffers next (`_settle_top_up`).
+                    ok = await self.store.run_statements(_start_only, recheck_args, picked, start)
+                    ahead = await self.store.send_ahead(sql.claim, *plan[1:], transaction=False)
+                    self._top_up = (plan[0], now, ahead, [])
+                    plan = None
                 else:
                     ok, got = await self.store.run_statements(_claim_and_start, recheck_args,
                                                               plan and plan[1:], picked, start)
@@ -159,6 +172,23 @@ class Hopper:
                 self._in_flight[lead.id] = lead
             self.stats["taken"] += len(taken)
             return taken
+
+    def _settle_top_up(self) -> None:
+        """Absorb the top-up claim sent ahead by the last take, and then the rewinds that take
+        made after it: in the order they would have had with the claim in the take's crossing,
+        so the cursors and buffers (and the day) are the same."""
+        if self._top_up is None:
+            return
+        requests, at, ahead, rewinds = self._top_up
+        self._top_up = None
+        try:
+            got = ahead.result()
+        except Exception as exc:
+            log.warning("hopper: the top-up claim after a launch failed, the next round tries again: %r", exc)
+            got = None
+        if got is not None:
+            self._absorb(requests, got, at)
+        self._rewind(rewinds)
 
     async def recheck(self, leads: list[LeadToDial]) -> list[LeadToDial]:
         """Dial-time check, right before the INVITE: window, DNC, lease still ours.
@@ -187,6 +217,7 @@ class Hopper:
     async def release_all(self) -> int:
         """Give back every buffered lease (at shutdown). In-flight leads keep theirs:
         their calls' outcomes will clear them."""
+        self._settle_top_up()
         released = [lead for buf in self._buffers.values() for lead in buf]
         ids = [lead.id for lead in released]
         self._buffers.clear()
@@ -205,6 +236,7 @@ class Hopper:
         task_status.started()
         while True:
             async with self._lock:
+                self._settle_top_up()
                 now = self.clock.now()
                 await self._ensure_setup(now)
                 await self._renew_if_due(now)
@@ -370,6 +402,9 @@ class Hopper:
     def _rewind(self, leads: Iterable[LeadToDial]) -> None:
         """Leads this node hands back are callable again (or soon): scan their (list,
         mode) from the top on the next claim."""
+        if self._top_up is not None:        # after the claim sent ahead is absorbed
+            self._top_up[3].extend(leads)
+            return
         for lead in leads:
             self._cursors.pop((lead.list_id, lead.call_mode), None)
             self._due_cursors.pop((lead.list_id, lead.call_mode), None)
@@ -447,6 +482,10 @@ class Hopper:
         for lid, buf in self._buffers.items():
             self._buffers[lid] = collections.deque(lead for lead in buf if lead.id in kept)
         self.stats["lost_leases"] += len(held) - len(kept)
+
+
+async def _start_only(conn, recheck_args: tuple, picked: list, start):
+    return await start(conn, recheck_args, picked)
 
 
 async def _claim_and_start(conn, recheck_args: tuple, claim_args: tuple | None, picked: list, start):

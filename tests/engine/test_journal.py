@@ -4,9 +4,17 @@ Real PostgreSQL (the `store` fixture); the units here are small SQL writes into 
 so the order and the savepoints can be read back.
 """
 
+import pytest
 import trio
 
 from dialer.engine.journal import CallJournal
+
+
+@pytest.fixture(params=["pool", "inline"])
+def any_store(request):
+    """The pooled store, and virtual time's inline store, which sends the flushes ahead
+    (`Store.send_ahead`): the journal must store the same rows in the same order with both."""
+    return request.getfixturevalue("store" if request.param == "pool" else "inline_store")
 
 
 async def _scratch(store):
@@ -34,7 +42,8 @@ async def _rows(store):
     return [r["what"] for r in await store.fetch("SELECT what FROM journal_log ORDER BY seq")]
 
 
-async def test_later_units_follow_their_endings_in_one_crossing_and_fail_alone(store, autojump_clock):
+async def test_later_units_follow_their_endings_in_one_crossing_and_fail_alone(any_store, autojump_clock):
+    store = any_store
     await _scratch(store)
     finished = []
     journal = CallJournal(store, _never, _log_ends, flush_interval=5.0,
@@ -58,7 +67,8 @@ async def test_later_units_follow_their_endings_in_one_crossing_and_fail_alone(s
     assert journal.crossings == 1
 
 
-async def test_after_endings_runs_in_the_flush_crossing_and_raises_its_own_error(store, autojump_clock):
+async def test_after_endings_runs_in_the_flush_crossing_and_raises_its_own_error(any_store, autojump_clock):
+    store = any_store
     await _scratch(store)
     journal = CallJournal(store, _never, _log_ends, flush_interval=60.0)
     async with trio.open_nursery() as nursery:
@@ -158,3 +168,28 @@ async def test_later_units_with_a_batch_form_run_together_and_fall_back_one_by_o
     assert await _rows(store) == ["end 1", "a (batch)", "b (batch)", "plain", "c", "e"]
     assert journal.later_failed == 1
     assert journal.crossings == 1
+
+
+async def test_a_flush_sent_ahead_is_accounted_for_once_finished_and_in_order(inline_store, autojump_clock):
+    """The flusher's own flushes go ahead (the simulation goes on while PostgreSQL stores them);
+    their results reach `on_finished` when the flush is finished, in queue order, and `drained`
+    waits for the last one."""
+    store = inline_store
+    await _scratch(store)
+    finished = []
+    journal = CallJournal(store, _never, _log_ends, flush_interval=1.0,
+                          on_finished=lambda end, result: finished.append(result))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(journal.run)
+        journal.finish(1)
+        await trio.sleep(2.5)                     # due, no ride came: the flusher sent it ahead
+        assert journal.crossings == 1 and journal._ahead is not None and finished == []
+        journal.finish(2)
+        journal.later(_log, "wrap 2")
+        await trio.sleep(2.5)                     # the next flush finishes the first one first
+        assert finished == ["stored 1"]
+        await journal.drained()
+        assert journal._ahead is None and finished == ["stored 1", "stored 2"]
+        nursery.cancel_scope.cancel()
+    assert await _rows(store) == ["end 1", "end 2", "wrap 2"]
+    assert journal.crossings == 2 and journal.rides == 0

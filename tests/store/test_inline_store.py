@@ -85,3 +85,64 @@ def test_real_time_is_refused(database_url):
                 pass
 
     trio.run(main)
+
+
+def test_a_unit_sent_ahead_runs_while_trio_goes_on_and_before_the_next_crossing(database_url):
+    """`send_ahead` returns at once (the unit is on its way, not finished: the server sleeps),
+    other tasks and virtual time go on, and the next crossing sees what it wrote: units reach
+    the database in the order they were issued."""
+    async def main():
+        async with Store.open(database_url, inline=True) as store:
+            assert store.sends_ahead
+            await store.execute("CREATE TABLE t (x int)")
+
+            async def slow_insert(conn, x):
+                await conn.execute("SELECT pg_sleep(0.3)")
+                await conn.execute("INSERT INTO t VALUES ($1)", x)
+                return x * 10
+
+            ahead = await store.send_ahead(slow_insert, 4)
+            assert not ahead._task.done()                 # returned before the server answered
+            start = trio.current_time()
+            await trio.sleep(60)                          # the simulation goes on meanwhile
+            assert trio.current_time() == start + 60
+            assert await store.fetchval("SELECT count(*) FROM t") == 1    # ran before this crossing
+            assert ahead.result() == 40
+
+    _virtual(main)
+
+
+def test_a_unit_sent_ahead_keeps_its_transaction_and_its_error_for_result(database_url):
+    async def main():
+        async with Store.open(database_url, inline=True) as store:
+            await store.execute("CREATE TABLE t (x int PRIMARY KEY)")
+
+            async def insert_twice(conn):
+                await conn.execute("INSERT INTO t VALUES (7)")
+                await conn.execute("INSERT INTO t VALUES (7)")
+
+            failed = await store.send_ahead(insert_twice)
+            # Someone else's crossing finishes it first: the error waits for its owner.
+            assert await store.fetchval("SELECT count(*) FROM t") == 0    # rolled back as a whole
+            with pytest.raises(asyncpg.UniqueViolationError):
+                failed.result()
+            # Two in a row: the second finishes the first before it is sent.
+            first = await store.send_ahead(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
+            second = await store.send_ahead(lambda conn: conn.fetchval("SELECT count(*) FROM t"))
+            assert second.result() == 1
+            assert first.result() == "INSERT 0 1"
+
+    _virtual(main)
+
+
+def test_send_ahead_on_a_plain_store_runs_the_unit_at_once(database_url):
+    async def main():
+        async with Store.open(database_url) as store:
+            assert not store.sends_ahead
+            ahead = await store.send_ahead(lambda conn: conn.fetchval("SELECT 6 * 7"))
+            assert ahead.result() == 42
+            failed = await store.send_ahead(lambda conn: conn.fetchval("SELECT 1 / 0"))
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                failed.result()
+
+    trio.run(main)
