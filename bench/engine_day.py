@@ -50,6 +50,32 @@ def count_crossings() -> None:
 ROUND_TRIPS = [0]
 
 
+def pg_cpu_seconds() -> float | None:
+    """CPU seconds used so far by the embedded PostgreSQL (postmaster, its live children, and the
+    children it has reaped), from /proc; None for another server (not ours to read)."""
+    import os
+    data = Path(os.environ.get("DIALER_PG_DATA") or ROOT / ".dialer" / "pg")
+    try:
+        postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(x) for x in fields[11:15])      # utime stime cutime cstime
+        elif ppid == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def count_round_trips() -> None:
     """Count writes to PostgreSQL's sockets (asyncpg sends a query's messages in one write, and
     waits for the answer: one write is about one round trip)."""
@@ -75,9 +101,12 @@ async def _run(args, profile, options):
         ROUND_TRIPS[0] = 0
         started = time.perf_counter()
         cpu = time.process_time()
+        pg_cpu = pg_cpu_seconds() if args.database_url is None else None
         report = await run_day(store, profile, options)
         report["day_wall_seconds"] = time.perf_counter() - started
         report["day_cpu_seconds"] = time.process_time() - cpu
+        pg_end = pg_cpu_seconds() if pg_cpu is not None else None
+        report["day_pg_cpu_seconds"] = None if pg_end is None else round(pg_end - pg_cpu, 2)
         return report
 
 
@@ -101,7 +130,14 @@ def main() -> None:
     p.add_argument("--cprofile", default=None, help="write a cProfile dump here")
     p.add_argument("--default-gc", action="store_true",
                    help="keep CPython's GC thresholds (`dialer loadtest` raises them: dialer/sip/gctune.py)")
+    p.add_argument("--one-core", type=int, default=None, metavar="CPU",
+                   help="pin this process to one CPU before the embedded PostgreSQL starts (its server "
+                        "and backends inherit the affinity): the day hands work to PostgreSQL and waits, "
+                        "and on one core each hand-off is a context switch instead of a cross-core wake-up")
     args = p.parse_args()
+    if args.one_core is not None:
+        import os
+        os.sched_setaffinity(0, {args.one_core})
     if not args.default_gc:
         from dialer.sip.gctune import tune_gc_for_calls
         tune_gc_for_calls()         # as `dialer loadtest` does (a call-carrying command)
@@ -124,10 +160,11 @@ def main() -> None:
     out = {k: report[k] for k in ("calls", "outcomes", "live_answers", "abandon_rate", "worst_hour_abandon_rate",
                                   "occupancy", "talk_minutes_per_operator_hour", "audit_violations",
                                   "audit_by_rule", "dials_per_list", "journal")}
-    out.update(store="trio-asyncio" if args.trio_asyncio else "inline", gc="default" if args.default_gc else "tuned", round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
+    out.update(store="trio-asyncio" if args.trio_asyncio else "inline", one_core=args.one_core, gc="default" if args.default_gc else "tuned", round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
                profile=Path(args.profile).name,
                wall_seconds=round(wall, 2), day_wall_seconds=round(report["day_wall_seconds"], 2),
                day_cpu_seconds=round(report["day_cpu_seconds"], 2),
+               day_pg_cpu_seconds=report["day_pg_cpu_seconds"],
                crossings=sum(CROSSINGS.values()),
                crossings_per_call=round(sum(CROSSINGS.values()) / max(1, report["calls"]), 2),
                crossing_wall_seconds=round(sum(CROSS_WALL.values()), 2),
