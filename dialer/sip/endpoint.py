@@ -336,6 +336,20 @@ def _ring_timeout_needed(call: Call) -> bool:
     return call.state not in (ANSWERED, ENDED) and not call.cancelled
 
 
+def trying_delay(timers: TimerValues) -> float:
+    """How long a task-run handler may take to answer an INVITE before we send 100 Trying:
+    RFC 3261 §17.2.1's 200 ms, shrunk with T1 when tests or the simulator shrink the timers
+    (at the default T1 of 500 ms it is 200 ms), so that it still reaches the caller before its
+    first retransmission (Timer A, T1)."""
+    return min(0.2, 0.4 * timers.t1)
+
+
+def _trying_needed(entry: "_ServerEntry") -> bool:
+    """The INVITE's server transaction has sent nothing yet and can still answer."""
+    tx = entry.tx
+    return tx.state == "proceeding" and tx.last_response is None
+
+
 def _cancel_guard_needed(call: Call) -> bool:
     return call.state not in (ANSWERED, ENDED)
 
@@ -1046,11 +1060,25 @@ class Endpoint:
         self._servers[(tx.branch or "", "INVITE")] = entry
         self._dialogs[(call.call_id, call.local_tag)] = call
         self.stats["calls_in"] += 1
-        await self._server_events(entry, tx.send_response(make_response(request, 100)))
+        # RFC 3261 §17.2.1: the server transaction sends 100 Trying only if the TU will not
+        # answer within 200 ms; a provisional or final response stops the caller's Timer A
+        # just as well, and a 100 sent before it is a message per call for nothing.
         if self.on_invite is not None:
+            # It acts at once or schedules what comes later: if it sent nothing, its answer
+            # comes from a timer, so the 100 goes now.
             await self._run_on_invite(call)
+            if _trying_needed(entry):
+                await self._send_trying(entry)
         else:
+            # A task: we cannot know when it will answer. The 100 goes if it has not by then
+            # (dropped unfired if it has).
+            self._schedule(trying_delay(self.timers), self._send_trying, entry, _trying_needed)
             self._nursery.start_soon(self._run_handler, call)
+
+    async def _send_trying(self, entry: _ServerEntry) -> None:
+        if _trying_needed(entry):
+            await self._server_events(entry, entry.tx.send_response(
+                make_response(entry.tx.request, 100)))
 
     async def _run_on_invite(self, call: Call) -> None:
         try:
