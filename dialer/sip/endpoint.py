@@ -40,7 +40,8 @@ from dialer.net import Address, Network
 from . import outcome as outcomes
 from .auth import DigestClient
 from .dialog import Dialog, DialogError, new_call_id, new_tag
-from .message import (Headers, Request, Response, SipParseError, make_response, parse_name_addr)
+from .message import (Headers, Request, Response, SipParseError, make_response, parse_name_addr,
+                      plain_uri_text)
 from .sdp import SdpError, make_offer
 from .tcp import NoTcp, TcpTransport
 from .timers import TimerQueue
@@ -626,16 +627,21 @@ class Endpoint:
                       display: str | None = None, transport=None) -> Request:
         h = Headers()
         name = (transport or self.transport).name
-        h.add("Via", f"SIP/2.0/{name} {self.via_host};branch={new_branch()};rport")
+        branch, tag, call_id = new_branch(), new_tag(), new_call_id(self.host)
+        h.add("Via", f"SIP/2.0/{name} {self.via_host};branch={branch};rport")
         h.add("Max-Forwards", "70")
         user = from_user or "dialer"
         name = f'"{display}" ' if display else ""
-        h.add("From", f"{name}<sip:{user}@{self.host}>;tag={new_tag()}")
+        h.add("From", f"{name}<sip:{user}@{self.host}>;tag={tag}")
         h.add("To", to)
-        h.add("Call-ID", new_call_id(self.host))
+        h.add("Call-ID", call_id)
         h.add("CSeq", f"1 {method}")
         h.add("User-Agent", self.user_agent)
-        return Request(method, uri, h, b"", index=False)
+        request = Request(method, uri, h, b"", index=False)
+        # `to` never has a tag here. Callers that change From, To, Via, Call-ID or CSeq
+        # afterwards index again (`_index(full=False)`).
+        request._known_index(call_id, 1, tag, None, branch)
+        return request
 
     async def options(self, address: Address, *, timeout: float | None = None,
                       transport: str = "udp") -> int | None:
@@ -729,7 +735,8 @@ class Endpoint:
             if sdp:
                 h.add("Content-Type", "application/sdp")
                 invite.body = sdp
-            invite._index(full=False)
+            if headers:  # they could name a matching field: read them back
+                invite._index(full=False)
             creds = credentials or trunk.credentials
             call._auth = DigestClient(*creds) if creds else None
             call.invite = invite
@@ -864,7 +871,9 @@ class Endpoint:
         h.add("To", invite.headers.get("To"))
         h.add("Call-ID", invite.call_id)
         h.add("CSeq", f"{invite.cseq} CANCEL")
-        cancel = Request("CANCEL", invite.uri, h)
+        cancel = Request("CANCEL", invite.uri, h, index=False)
+        cancel._known_index(invite.call_id, invite.cseq, invite.from_tag, invite.to_tag,
+                            invite.branch)
         await self._start_client(cancel, call.peer, call.transport)
         # If no final response to the INVITE follows, end the call anyway (§9.1: 64*T1).
         self._schedule(64 * self.timers.t1, self._cancel_guard, call, _cancel_guard_needed)
@@ -1047,10 +1056,12 @@ class Endpoint:
         if self.handler is None and self.on_invite is None:
             await self._reply(request, address, transport, 403, reason="Calls Not Accepted")
             return
-        if not request.headers.get_all("Contact"):
+        contacts = request.headers.get_all("Contact")
+        if not contacts:
             await self._reply(request, address, transport, 400, reason="Missing Contact")
             return
-        parse_name_addr(request.headers.get_all("Contact")[0])  # a bad Contact is a 400-worthy drop
+        if plain_uri_text(contacts[0]) is None:  # a plain one is certainly valid
+            parse_name_addr(contacts[0])  # a bad Contact is a 400-worthy drop
         tx = server_transaction_for(request, reliable=transport.reliable, timers=self.timers)
         call = Call(self, "inbound", address, transport)
         call.invite, call.call_id, call.local_tag = request, request.call_id, new_tag()
