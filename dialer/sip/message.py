@@ -738,12 +738,24 @@ def parse_message(data: bytes) -> Request | Response:
     start = start.rstrip("\r")
     headers = Headers()
     if rest:
+        items = headers._items
         lines = rest.split("\r\n")
         if len(lines) != rest.count("\n") + 1:  # some bare LF line ends
-            lines = rest.replace("\r\n", "\n").split("\n")
-        _parse_header_lines(lines, headers._items)
+            _parse_header_lines(rest.replace("\r\n", "\n").split("\n"), items)
+        else:
+            # The common case inline: a name seen before (so valid, no blanks around it)
+            # right before the colon. Any other line (folding, blank, new or bad name) takes
+            # the general loop, one line at a time, with the same result.
+            known = _PARSED_NAMES
+            for line in lines:
+                name, colon, value = line.partition(":")
+                canonical = known.get(name)
+                if canonical is not None and colon:
+                    items.append((canonical, value.strip()))
+                else:
+                    _parse_header_lines((line,), items)
 
-    length_text = headers.get("Content-Length")
+    length_text = headers._first_values().get("Content-Length")
     if length_text is not None:
         length = _int(length_text, "Content-Length")
         if length > len(body):
