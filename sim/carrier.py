@@ -28,7 +28,6 @@ import trio
 from dialer.net import Network
 from dialer.sip.auth import DigestServer, parse_auth_params
 from dialer.sip.endpoint import ANSWERED, ENDED, Call, open_endpoint
-from dialer.sip.message import parse_uri
 from dialer.sip.sdp import SdpError, answer_offer, make_offer, parse_sdp
 from dialer.sip.transaction import DEFAULT_TIMERS, TimerValues
 
@@ -68,7 +67,7 @@ def called_number(call: Call) -> str:
     invite = call.invite
     user = None
     try:
-        user = parse_uri(invite.uri).user or invite.to_addr.uri.user
+        user = invite.parsed_uri.user or invite.to_addr.uri.user
     except ValueError:
         pass
     return user or call.call_id

@@ -11,7 +11,7 @@ the requests it builds in client transactions.
 from __future__ import annotations
 
 from .message import (_TAG_RE, Headers, NameAddr, Request, Response, parse_name_addr,
-                      parse_uri)
+                      parse_uri, plain_uri_text)
 from .tokens import token_bytes, token_hex
 from .transaction import new_branch
 
@@ -62,16 +62,15 @@ class Dialog:
     def from_uac(cls, invite: Request, response: Response, *, via_host: str) -> "Dialog":
         """The dialog a 1xx-with-tag or 2xx creates on the caller's side (§12.1.2)."""
         contacts = response.headers.get_all("Contact")
-        target = parse_name_addr(contacts[0]).uri if contacts else None
         route_set = list(reversed(response.headers.get_all("Record-Route")))
         dialog = cls(
             call_id=invite.call_id, local_tag=invite.from_tag or "", remote_tag=response.to_tag,
             local_uri=_strip_tag(invite.headers.get("From")),
             remote_uri=_strip_tag(response.headers.get("To")),
             local_seq=invite.cseq, remote_seq=None,
-            remote_target=str(target) if target else invite.uri, route_set=route_set,
+            remote_target=_target(contacts[0]) if contacts else invite.uri, route_set=route_set,
             local_contact=invite.headers.get("Contact") or "", via_host=via_host,
-            via_transport=invite.top_via.transport)
+            via_transport=invite.via_transport)
         if response.status >= 200:
             dialog.state = "confirmed"
         return dialog
@@ -83,20 +82,21 @@ class Dialog:
         contacts = invite.headers.get_all("Contact")
         if not contacts:
             raise DialogError(400, "INVITE without Contact")
-        target = parse_name_addr(contacts[0]).uri
+        h = invite.headers
         return cls(
             call_id=invite.call_id, local_tag=local_tag, remote_tag=invite.from_tag,
-            local_uri=_without_tag(invite.to_addr), remote_uri=_without_tag(invite.from_addr),
+            local_uri=_uri_without_tag(h.get("To"), invite, "to_addr"),
+            remote_uri=_uri_without_tag(h.get("From"), invite, "from_addr"),
             local_seq=int.from_bytes(token_bytes(4), "big") % 10000 + 1, remote_seq=invite.cseq,
-            remote_target=str(target), route_set=invite.headers.get_all("Record-Route"),
-            local_contact=local_contact, via_host=via_host, via_transport=invite.top_via.transport)
+            remote_target=_target(contacts[0]), route_set=h.get_all("Record-Route"),
+            local_contact=local_contact, via_host=via_host, via_transport=invite.via_transport)
 
     def confirm(self, response: Response) -> None:
         """A 2xx confirmed the dialog: take its remote tag, target and route set (§12.1.2)."""
         self.remote_tag = response.to_tag
         contacts = response.headers.get_all("Contact")
         if contacts:
-            self.remote_target = str(parse_name_addr(contacts[0]).uri)
+            self.remote_target = _target(contacts[0])
         self.route_set = list(reversed(response.headers.get_all("Record-Route")))
         self.state = "confirmed"
 
@@ -117,7 +117,8 @@ class Dialog:
             uri = str(parse_name_addr(routes[0]).uri)
             routes = routes[1:] + [f"<{self.remote_target}>"]
         h = Headers()
-        h.add("Via", f"SIP/2.0/{self.via_transport} {self.via_host};branch={new_branch()};rport")
+        branch = new_branch()
+        h.add("Via", f"SIP/2.0/{self.via_transport} {self.via_host};branch={branch};rport")
         h.add("Max-Forwards", "70")
         for route in routes:
             h.add("Route", route)
@@ -131,7 +132,10 @@ class Dialog:
             h.add(name, value)
         if body:
             h.add("Content-Type", content_type or "application/sdp")
-        return Request(method, uri, h, body)
+        request = Request(method, uri, h, body, index=False)
+        request._known_index(self.call_id, seq, self.local_tag or None, self.remote_tag or None,
+                             branch)
+        return request
 
     def ack(self, invite_cseq: int, body: bytes = b"") -> Request:
         """The end-to-end ACK for a 2xx (§13.2.2.4): its own branch, the INVITE's CSeq."""
@@ -159,6 +163,20 @@ def _strip_tag(value: str) -> str:
     if match is None:
         return value.strip()
     return (value[:match.start()] + value[match.end():]).strip()
+
+
+def _target(contact: str) -> str:
+    """The remote target from a Contact element: its URI as `parse_uri` writes it."""
+    plain = plain_uri_text(contact)
+    return plain if plain is not None else str(parse_name_addr(contact).uri)
+
+
+def _uri_without_tag(value: str, message, field: str) -> str:
+    """A From/To value as the dialog keeps it (`_without_tag` of the parsed address): for a
+    plain, canonical value that is the value up to its '>'."""
+    if plain_uri_text(value) is not None:
+        return value[:value.index(">") + 1]
+    return _without_tag(getattr(message, field))
 
 
 def _without_tag(addr: NameAddr) -> str:

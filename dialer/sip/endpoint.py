@@ -40,7 +40,8 @@ from dialer.net import Address, Network
 from . import outcome as outcomes
 from .auth import DigestClient
 from .dialog import Dialog, DialogError, new_call_id, new_tag
-from .message import (Headers, Request, Response, SipParseError, make_response, parse_name_addr)
+from .message import (Headers, Request, Response, SipParseError, make_response, parse_name_addr,
+                      plain_uri_text)
 from .sdp import SdpError, make_offer
 from .tcp import NoTcp, TcpTransport
 from .timers import TimerQueue
@@ -336,6 +337,20 @@ def _ring_timeout_needed(call: Call) -> bool:
     return call.state not in (ANSWERED, ENDED) and not call.cancelled
 
 
+def trying_delay(timers: TimerValues) -> float:
+    """How long a task-run handler may take to answer an INVITE before we send 100 Trying:
+    RFC 3261 §17.2.1's 200 ms, shrunk with T1 when tests or the simulator shrink the timers
+    (at the default T1 of 500 ms it is 200 ms), so that it still reaches the caller before its
+    first retransmission (Timer A, T1)."""
+    return min(0.2, 0.4 * timers.t1)
+
+
+def _trying_needed(entry: "_ServerEntry") -> bool:
+    """The INVITE's server transaction has sent nothing yet and can still answer."""
+    tx = entry.tx
+    return tx.state == "proceeding" and tx.last_response is None
+
+
 def _cancel_guard_needed(call: Call) -> bool:
     return call.state not in (ANSWERED, ENDED)
 
@@ -612,16 +627,21 @@ class Endpoint:
                       display: str | None = None, transport=None) -> Request:
         h = Headers()
         name = (transport or self.transport).name
-        h.add("Via", f"SIP/2.0/{name} {self.via_host};branch={new_branch()};rport")
+        branch, tag, call_id = new_branch(), new_tag(), new_call_id(self.host)
+        h.add("Via", f"SIP/2.0/{name} {self.via_host};branch={branch};rport")
         h.add("Max-Forwards", "70")
         user = from_user or "dialer"
         name = f'"{display}" ' if display else ""
-        h.add("From", f"{name}<sip:{user}@{self.host}>;tag={new_tag()}")
+        h.add("From", f"{name}<sip:{user}@{self.host}>;tag={tag}")
         h.add("To", to)
-        h.add("Call-ID", new_call_id(self.host))
+        h.add("Call-ID", call_id)
         h.add("CSeq", f"1 {method}")
         h.add("User-Agent", self.user_agent)
-        return Request(method, uri, h, b"", index=False)
+        request = Request(method, uri, h, b"", index=False)
+        # `to` never has a tag here. Callers that change From, To, Via, Call-ID or CSeq
+        # afterwards index again (`_index(full=False)`).
+        request._known_index(call_id, 1, tag, None, branch)
+        return request
 
     async def options(self, address: Address, *, timeout: float | None = None,
                       transport: str = "udp") -> int | None:
@@ -715,7 +735,8 @@ class Endpoint:
             if sdp:
                 h.add("Content-Type", "application/sdp")
                 invite.body = sdp
-            invite._index(full=False)
+            if headers:  # they could name a matching field: read them back
+                invite._index(full=False)
             creds = credentials or trunk.credentials
             call._auth = DigestClient(*creds) if creds else None
             call.invite = invite
@@ -850,7 +871,9 @@ class Endpoint:
         h.add("To", invite.headers.get("To"))
         h.add("Call-ID", invite.call_id)
         h.add("CSeq", f"{invite.cseq} CANCEL")
-        cancel = Request("CANCEL", invite.uri, h)
+        cancel = Request("CANCEL", invite.uri, h, index=False)
+        cancel._known_index(invite.call_id, invite.cseq, invite.from_tag, invite.to_tag,
+                            invite.branch)
         await self._start_client(cancel, call.peer, call.transport)
         # If no final response to the INVITE follows, end the call anyway (§9.1: 64*T1).
         self._schedule(64 * self.timers.t1, self._cancel_guard, call, _cancel_guard_needed)
@@ -1033,10 +1056,12 @@ class Endpoint:
         if self.handler is None and self.on_invite is None:
             await self._reply(request, address, transport, 403, reason="Calls Not Accepted")
             return
-        if not request.headers.get_all("Contact"):
+        contacts = request.headers.get_all("Contact")
+        if not contacts:
             await self._reply(request, address, transport, 400, reason="Missing Contact")
             return
-        parse_name_addr(request.headers.get_all("Contact")[0])  # a bad Contact is a 400-worthy drop
+        if plain_uri_text(contacts[0]) is None:  # a plain one is certainly valid
+            parse_name_addr(contacts[0])  # a bad Contact is a 400-worthy drop
         tx = server_transaction_for(request, reliable=transport.reliable, timers=self.timers)
         call = Call(self, "inbound", address, transport)
         call.invite, call.call_id, call.local_tag = request, request.call_id, new_tag()
@@ -1046,11 +1071,25 @@ class Endpoint:
         self._servers[(tx.branch or "", "INVITE")] = entry
         self._dialogs[(call.call_id, call.local_tag)] = call
         self.stats["calls_in"] += 1
-        await self._server_events(entry, tx.send_response(make_response(request, 100)))
+        # RFC 3261 §17.2.1: the server transaction sends 100 Trying only if the TU will not
+        # answer within 200 ms; a provisional or final response stops the caller's Timer A
+        # just as well, and a 100 sent before it is a message per call for nothing.
         if self.on_invite is not None:
+            # It acts at once or schedules what comes later: if it sent nothing, its answer
+            # comes from a timer, so the 100 goes now.
             await self._run_on_invite(call)
+            if _trying_needed(entry):
+                await self._send_trying(entry)
         else:
+            # A task: we cannot know when it will answer. The 100 goes if it has not by then
+            # (dropped unfired if it has).
+            self._schedule(trying_delay(self.timers), self._send_trying, entry, _trying_needed)
             self._nursery.start_soon(self._run_handler, call)
+
+    async def _send_trying(self, entry: _ServerEntry) -> None:
+        if _trying_needed(entry):
+            await self._server_events(entry, entry.tx.send_response(
+                make_response(entry.tx.request, 100)))
 
     async def _run_on_invite(self, call: Call) -> None:
         try:

@@ -255,7 +255,21 @@ def _params(text: str, where: str) -> dict[str, str | None]:
 _NOT_IN_HOST = frozenset(' \t<>"')
 
 
+# A plain `sip:user@host[:port]` with a lower-case host and a port without leading zeros:
+# what `parse_uri` below makes of it is certain (no parameters, no password, the host as it
+# is), so it is built from this one match. Anything else takes the general path.
+_PLAIN_URI = re.compile(
+    r"sip:(?P<user>[A-Za-z0-9+\-_.]+)@(?P<host>[a-z0-9\-.]+)(?::(?P<port>[1-9][0-9]{0,4}))?")
+
+
 def parse_uri(text: str) -> SipUri:
+    plain = _PLAIN_URI.fullmatch(text)
+    if plain is not None:
+        user, host, port = plain.groups()
+        if port is None:
+            return SipUri(host=host, user=user)
+        if int(port) < 65536:
+            return SipUri(host=host, user=user, port=int(port))
     text = text.strip()
     scheme, colon, rest = text.partition(":")
     scheme = scheme.lower()
@@ -413,6 +427,26 @@ _PLAIN_VIA = re.compile(
     r"(?:;rport)?")
 
 
+# A plain `<sip:user@host[:port]>[;tag=t]` whose URI `parse_uri` keeps as it is (lower-case
+# host, port without leading zeros): the URI text and the value without its tag are slices of
+# the value itself, exactly what parsing and re-serialising would give (see `plain_uri_text`).
+_CANONICAL_NAME_ADDR = re.compile(
+    r"<(?P<uri>sip:[A-Za-z0-9+\-_.]+@[a-z0-9\-.]+(?::(?P<port>[1-9][0-9]{0,4}))?)>"
+    rf"(?:;tag=(?P<tag>{_PLAIN_TOKEN}))?")
+
+
+def plain_uri_text(value: str) -> str | None:
+    """`str(parse_name_addr(value).uri)` for a value of the plain, canonical shape
+    (`<sip:user@host[:port]>[;tag=t]`, lower-case host), without parsing; None otherwise."""
+    match = _CANONICAL_NAME_ADDR.fullmatch(value)
+    if match is None:
+        return None
+    port = match.group("port")
+    if port is not None and int(port) > 65535:
+        return None
+    return match.group("uri")
+
+
 def _plain_name_addr(value: str):
     """The match if `value` is a plain `<sip:user@host[:port]>[;tag=t]`, else None."""
     match = _PLAIN_NAME_ADDR.fullmatch(value)
@@ -421,6 +455,11 @@ def _plain_name_addr(value: str):
         if port is not None and not 0 < int(port) < 65536:
             return None
     return match
+
+
+# Methods we see every call: valid CSeq methods without a token match.
+_KNOWN_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO",
+                            "UPDATE", "NOTIFY", "PRACK", "SUBSCRIBE", "REFER", "MESSAGE"})
 
 
 def _tag_of(value: str) -> str | None:
@@ -461,8 +500,8 @@ class Message:
             raise SipParseError("missing CSeq")
         number, _, method = cseq.strip().partition(" ")
         self.cseq = _int(number, "CSeq number")
-        self.cseq_method = method.strip().upper()
-        if not self.cseq_method or not _TOKEN_RE.match(self.cseq_method):
+        self.cseq_method = method = method.strip().upper()
+        if method not in _KNOWN_METHODS and (not method or not _TOKEN_RE.match(method)):
             raise SipParseError(f"CSeq without a method: {cseq[:40]!r}")
         from_value, to_value = h.get("From"), h.get("To")
         if from_value is None:
@@ -492,6 +531,14 @@ class Message:
             match = _BRANCH_RE.search(top_via)
             self.branch = match.group(1) if match else None
 
+    def _known_index(self, call_id: str, cseq: int, from_tag: str | None, to_tag: str | None,
+                     branch: str | None) -> None:
+        """The matching fields of a request we built ourselves, from the values we put in
+        its headers (what `_index(full=False)` would read back from them, without reading;
+        tests/sip/test_sip_built_index.py holds the builders to that)."""
+        self.call_id, self.cseq, self.cseq_method = call_id, cseq, self.method
+        self.from_tag, self.to_tag, self.branch = from_tag, to_tag, branch
+
     @property
     def from_addr(self) -> NameAddr:
         if self._from is None:
@@ -505,19 +552,26 @@ class Message:
         return self._to
 
     @property
+    def via_transport(self) -> str:
+        """`top_via.transport`, without parsing a top Via of the plain shape ours have."""
+        if self._top_via is None:
+            line = self.headers.get("Via") or ""
+            top = split_commas(line)[0] if "," in line else line
+            if _PLAIN_VIA.fullmatch(top):
+                return top[8:11]
+        return self.top_via.transport
+
+    @property
     def top_via(self) -> Via:
         if self._top_via is None:
             self._top_via = parse_via(self.headers.get_all("Via")[0])  # SipParseError if bad
         return self._top_via
 
     def _head_and_body(self, start_line: str) -> bytes:
-        lines = [start_line]
-        for name, value in self.headers:
-            if name == "Content-Length":
-                continue
-            lines.append(f"{name}: {value}")
-        lines.append(f"Content-Length: {len(self.body)}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + self.body
+        lines = [f"{name}: {value}\r\n" for name, value in self.headers._items
+                 if name != "Content-Length"]
+        return (f"{start_line}\r\n{''.join(lines)}Content-Length: {len(self.body)}\r\n\r\n"
+                .encode("utf-8") + self.body)
 
 
 class Request(Message):
@@ -529,6 +583,15 @@ class Request(Message):
         self.body = body
         if index:
             self._index(full=False)
+
+    _parsed_uri: SipUri | None = None
+
+    @property
+    def parsed_uri(self) -> SipUri:
+        """The Request-URI parsed (a received request's was parsed on arrival; do not change it)."""
+        if self._parsed_uri is None:
+            self._parsed_uri = parse_uri(self.uri)
+        return self._parsed_uri
 
     def to_bytes(self) -> bytes:
         return self._head_and_body(f"{self.method} {self.uri} {SIP_VERSION}")
@@ -675,9 +738,24 @@ def parse_message(data: bytes) -> Request | Response:
     start = start.rstrip("\r")
     headers = Headers()
     if rest:
-        _parse_header_lines(rest.replace("\r\n", "\n").split("\n"), headers._items)
+        items = headers._items
+        lines = rest.split("\r\n")
+        if len(lines) != rest.count("\n") + 1:  # some bare LF line ends
+            _parse_header_lines(rest.replace("\r\n", "\n").split("\n"), items)
+        else:
+            # The common case inline: a name seen before (so valid, no blanks around it)
+            # right before the colon. Any other line (folding, blank, new or bad name) takes
+            # the general loop, one line at a time, with the same result.
+            known = _PARSED_NAMES
+            for line in lines:
+                name, colon, value = line.partition(":")
+                canonical = known.get(name)
+                if canonical is not None and colon:
+                    items.append((canonical, value.strip()))
+                else:
+                    _parse_header_lines((line,), items)
 
-    length_text = headers.get("Content-Length")
+    length_text = headers._first_values().get("Content-Length")
     if length_text is not None:
         length = _int(length_text, "Content-Length")
         if length > len(body):
@@ -703,8 +781,9 @@ def parse_message(data: bytes) -> Request | Response:
             raise SipParseError(f"unsupported version {version[:20]!r}")
         if not _TOKEN_RE.match(method):
             raise SipParseError(f"bad method {method[:20]!r}")
-        parse_uri(uri)  # validate; kept as text so it round-trips exactly
+        parsed_uri = parse_uri(uri)  # validate; kept as text so it round-trips exactly
         msg = Request(method, uri, headers, body, index=False)
+        msg._parsed_uri = parsed_uri
     # Requests are validated in full (we may answer them, build dialogs from them).
     # Responses only need their branch and tags to be matched; their From/To are
     # parsed on first use, which raises SipParseError there if they are bad.

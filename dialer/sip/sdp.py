@@ -9,8 +9,9 @@ recognises the old `c=0.0.0.0` hold too.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
+
+from .tokens import token_bytes
 
 STATIC_CODECS = {0: ("PCMU", 8000), 8: ("PCMA", 8000)}
 SUPPORTED = ("PCMU", "PCMA")
@@ -66,11 +67,17 @@ class SessionDescription:
         return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
+def _session_id() -> int:
+    """A random o= session id below 2**31, from the endpoint's block of OS random bytes
+    (`tokens`): `secrets.randbelow` made a system call per offer and per answer."""
+    return int.from_bytes(token_bytes(4), "big") >> 1
+
+
 def make_offer(address: str, port: int, *, codecs=SUPPORTED, telephone_event: bool = True,
                direction: str = "sendrecv") -> SessionDescription:
     ids = {"PCMU": 0, "PCMA": 8}
     return SessionDescription(
-        origin_address=address, session_id=secrets.randbelow(2**31), version=1,
+        origin_address=address, session_id=_session_id(), version=1,
         audio=MediaDescription(address=address, port=port,
                                codecs=[(ids[c], c) for c in codecs],
                                telephone_event=TELEPHONE_EVENT_PT if telephone_event else None,
@@ -158,7 +165,7 @@ def answer_offer(offer: SessionDescription, address: str, port: int, *,
     mirror = {"sendonly": "recvonly", "recvonly": "sendonly"}
     direction = mirror.get(offer.audio.direction, offer.audio.direction)
     return SessionDescription(
-        origin_address=address, session_id=secrets.randbelow(2**31), version=1,
+        origin_address=address, session_id=_session_id(), version=1,
         audio=MediaDescription(address=address, port=port, codecs=common,
                                telephone_event=offer.audio.telephone_event, direction=direction))
 

@@ -200,7 +200,10 @@ class ClientInviteTransaction(_ClientTransaction):
         h.add("Call-ID", request.call_id)
         h.add("CSeq", f"{request.cseq} ACK")
         h.add("Max-Forwards", "70")
-        return Request("ACK", request.uri, h)
+        ack = Request("ACK", request.uri, h, index=False)
+        ack._known_index(request.call_id, request.cseq, request.from_tag, response.to_tag,
+                         request.branch)
+        return ack
 
 
 class ClientNonInviteTransaction(_ClientTransaction):

@@ -64,7 +64,8 @@ async def test_answered_call_then_we_hang_up(mock_clock):
                               ring_timeout=20)
         assert await call.wait_answered()
         states = [s for _, s in call.progress]
-        assert states == ["calling", "trying", "ringing", "answered"]
+        # No 100 Trying: the handler rang at once (RFC 3261 §17.2.1, tests/sip/test_sip_trying.py)
+        assert states == ["calling", "ringing", "answered"]
         assert call.ring_seconds == pytest.approx(3, abs=0.01)
         assert parse_sdp(call.remote_sdp).audio.port == 20000
         invite = inbound[0].invite
@@ -95,7 +96,7 @@ async def test_early_media_then_answer(mock_clock):
         assert await call.wait_for("early_media") == "early_media"
         assert parse_sdp(call.remote_sdp).audio.port == 21000
         assert await call.wait_answered()
-        assert [s for _, s in call.progress] == ["calling", "trying", "early_media", "answered"]
+        assert [s for _, s in call.progress] == ["calling", "early_media", "answered"]
         await call.hangup()
         nursery.cancel_scope.cancel()
 
