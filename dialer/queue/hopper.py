@@ -173,6 +173,13 @@ class Hopper:
             self.stats["taken"] += len(taken)
             return taken
 
+    async def _send_top_up_ahead(self, now: dt.datetime) -> None:
+        """`_refill(now, 0)`, with the claim sent ahead (absorbed by whatever reads the buffers
+        next, as the launch's top-up is)."""
+        plan = self._plan(now, 0)
+        if plan:
+            self._top_up = (plan[0], now, await self.store.send_ahead(sql.claim, *plan[1:], transaction=False), [])
+
     def _settle_top_up(self) -> None:
         """Absorb the top-up claim sent ahead by the last take, and then the rewinds that take
         made after it: in the order they would have had with the claim in the take's crossing,
@@ -241,7 +248,10 @@ class Hopper:
                 await self._ensure_setup(now)
                 await self._renew_if_due(now)
                 if self._setup["campaign"]["active"]:
-                    await self._refill(now, 0)
+                    if self._send_ahead:
+                        await self._send_top_up_ahead(now)
+                    else:
+                        await self._refill(now, 0)
             await trio.sleep(period)
 
     def invalidate(self) -> None:

@@ -42,6 +42,18 @@ async def _day(store, cid, steps: int):
         what, ids, release = check
         return list(await recheck_and_start(conn, what, ids, release, starts))
 
+    async with trio.open_nursery() as nursery:
+        # The maintenance loop tops the buffers up between takes too (sent ahead as well).
+        await nursery.start(lambda task_status: hopper.run(period=1.0, task_status=task_status))
+        await _takes(store, cid, hopper, start, log, steps)
+        nursery.cancel_scope.cancel()
+    await hopper.release_all()
+    leases = await store.fetch("SELECT id FROM lead WHERE lease_owner IS NOT NULL ORDER BY id")
+    attempts = await store.fetch("SELECT lead_id FROM attempt ORDER BY id")
+    return log, dict(hopper.stats), [r["id"] for r in leases], [r["lead_id"] for r in attempts]
+
+
+async def _takes(store, cid, hopper, start, log, steps):
     for i in range(steps):
         if i % 10 == 5:
             # DNC entries arrive while leads wait in the buffers: the re-check at take time
@@ -52,11 +64,7 @@ async def _day(store, cid, steps: int):
         log.append([lead.id for lead in got])
         for lead in got:
             hopper.done(lead.id)
-        await trio.sleep(0.3)
-    await hopper.release_all()
-    leases = await store.fetch("SELECT id FROM lead WHERE lease_owner IS NOT NULL ORDER BY id")
-    attempts = await store.fetch("SELECT lead_id FROM attempt ORDER BY id")
-    return log, dict(hopper.stats), [r["id"] for r in leases], [r["lead_id"] for r in attempts]
+        await trio.sleep(0.7)
 
 
 def _run(url, inline: bool, steps: int):
