@@ -96,6 +96,11 @@ class Hopper:
         self._dry_until: dict[int, dt.datetime] = {}
         self._in_flight: dict[int, LeadToDial] = {}
         self._takes: collections.deque[tuple[float, int]] = collections.deque()
+        self._taken = 0                  # the sum of _takes' counts
+        # The earliest lease expiry among held leads at the last full look (None: look again).
+        # A lower bound until the next look: a claim leases until now + lease, no earlier than
+        # any lease already held, and leads that leave can only make the earliest later.
+        self._earliest_lease: dt.datetime | None = None
         self._mix = WeightedMix()
         self._lock = trio.Lock()  # one refill/take at a time per hopper
         # A top-up claim sent ahead of the next take (`store.send_ahead`, virtual time's inline
@@ -304,11 +309,12 @@ class Hopper:
     def _note_take(self, n: int) -> None:
         t = self.clock.monotonic()
         self._takes.append((t, n))
+        self._taken += n
         while self._takes and self._takes[0][0] < t - 10.0:
-            self._takes.popleft()
+            self._taken -= self._takes.popleft()[1]
 
     def _rate(self) -> float:
-        return sum(n for _, n in self._takes) / 10.0
+        return self._taken / 10.0
 
     def _dialing_lists(self, now: dt.datetime) -> list[int]:
         return [lid for lid in self._mix.weights if self._dry_until.get(lid, now) <= now or self._buffers.get(lid)]
@@ -330,20 +336,21 @@ class Hopper:
     def _plan(self, now: dt.datetime, need_now: int) -> tuple | None:
         """What to claim so every list holds about `seconds` of dialing plus `need_now`'s
         share: (requests, then the arguments of sql.claim), or None if nothing."""
-        lists = [lid for lid in self._mix.weights if self._dry_until.get(lid, now) <= now]
+        weights = self._mix.weights
+        lists = [lid for lid in weights if self._dry_until.get(lid, now) <= now]
         if not lists:
             return None
         target = max(self.min_batch, math.ceil(self._rate() * self.seconds), need_now)
         requests = []
-        lists_by_id = {l["id"]: l for l in self._setup["lists"]}
+        total = sum(weights[lid] for lid in lists)      # each list's share: WeightedMix.share's
         for lid in lists:
-            share = self._mix.share(lid, lists)
+            share = weights[lid] / total
             have = len(self._buffers.get(lid, ()))
             needed = math.ceil(need_now * share) + 2  # SWRR may run a pick or two ahead of share
             level = math.ceil(target * share) + needed
             if have >= needed and have * 2 >= level:
                 continue
-            strategy = lists_by_id[lid]["strategy"]
+            strategy = next(l["strategy"] for l in self._setup["lists"] if l["id"] == lid)
             modes = [m.name for m in self._setup["modes"]]
             if strategy == "random":
                 lo, hi = self._setup["id_ranges"].get(lid, (0, 0))
@@ -385,6 +392,8 @@ class Hopper:
             # across refills, not only inside one claim): a callback is promised for a time.
             buf.extendleft(reversed([lead for lead in leads if lead.callback_id is not None]))
             buf.extend(lead for lead in leads if lead.callback_id is None)
+            if leads and self._earliest_lease is not None:
+                self._earliest_lease = min(self._earliest_lease, leads[0].lease_expires_at)
             if len(rows) < request.want:
                 self._dry_until[request.list_id] = now + self.dry_retry
             else:
@@ -443,7 +452,11 @@ class Hopper:
         return lead.callback_operator
 
     def _can_give(self, lid: int, now: dt.datetime, ready: set[int]) -> bool:
-        return any(self._owner(lead, now) in (None, *ready) for lead in self._buffers.get(lid, ()))
+        for lead in self._buffers.get(lid, ()):
+            owner = self._owner(lead, now)
+            if owner is None or owner in ready:
+                return True
+        return False
 
     def _pop(self, lid: int, now: dt.datetime, ready: set[int], closed: list[LeadToDial]) -> LeadToDial | None:
         buf = self._buffers.get(lid)
@@ -480,9 +493,13 @@ class Hopper:
         return picked, closed
 
     async def _renew_if_due(self, now: dt.datetime) -> None:
+        if self._earliest_lease is not None and self._earliest_lease - now > self.lease / 2:
+            return          # no lease held is due (see _earliest_lease): skip the walk over them
         held = [lead for buf in self._buffers.values() for lead in buf] + list(self._in_flight.values())
-        if not held or min(lead.lease_expires_at for lead in held) - now > self.lease / 2:
+        self._earliest_lease = min((lead.lease_expires_at for lead in held), default=None)
+        if self._earliest_lease is None or self._earliest_lease - now > self.lease / 2:
             return
+        self._earliest_lease = None
         until = now + self.lease
         kept = set(await self.store.run(sql.renew, self.node, [lead.id for lead in held], now, until))
         for lead in held:

@@ -77,6 +77,13 @@ _START_TYPES = ("bigint", "bigint", "bigint", "text", "text", "text", "text", "t
                 "timestamptz")
 
 
+# A launch round's starts share these columns (one campaign, node, trunk, caller number and
+# instant): the launch statement binds each once instead of an array of equal values
+# (dialer/store/launch.py); the other columns vary per start.
+ROUND_COLUMNS = ("campaign_id", "node", "trunk", "caller_number", "started_at")
+ROW_COLUMNS = tuple(c for c in START_COLUMNS if c not in ROUND_COLUMNS)
+
+
 def unnest_starts(first: int) -> str:
     """`unnest($first::bigint[], ...)` over START_COLUMNS' arrays, numbered from `first`."""
     return "unnest(" + ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(_START_TYPES)) + ")"

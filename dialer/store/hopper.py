@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from typing import Any, Sequence
 
@@ -70,49 +71,6 @@ def _array_literal(values: Sequence[Any]) -> str:
     return "{" + ",".join(items) + "}"
 
 
-def _gate_sql(gate: Gate, p: Params, statuses: bool = True) -> str:
-    """SQL conditions on lead `l` that every claim applies.
-
-    The DNC, lock-out and daily-limit look-ups end in `OFFSET 0`, which keeps
-    PostgreSQL from turning them into joins: they stay one index probe per lead the
-    scan reaches (a few µs each), whatever the planner guesses from the tables' sizes.
-    As joins, a planner that took the small DNC table of a new campaign for a cheap
-    one re-read all of it for every lead (the 8-hour virtual day: 94,000 comparisons
-    for 316 leads) and got slower as wrap-ups added numbers to it."""
-    campaign = p(gate.campaign_id, "bigint")
-    parts = [f"l.campaign_id = {campaign}",
-             # The open keys as the keys of a jsonb object: `?` is a binary search. With
-             # `= ANY($1)`, a generic plan (asyncpg's prepared statements get one after
-             # 5 runs) searches the array linearly for every lead: 6 ms of a 14 ms claim
-             # at 10 M leads and 225 open keys.
-             f"{p(json.dumps(dict.fromkeys(gate.open_keys, 1)), 'jsonb')} ? "
-             "lead_window_key(l.timezone, l.timezones, l.region, l.country)",
-             "NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone "
-             f"AND (d.campaign_id IS NULL OR d.campaign_id = {campaign}) OFFSET 0)"]
-    if statuses:
-        parts.append(f"l.status = ANY({p(list(gate.auto_statuses), 'text[]')})")
-    # Lock-out and daily limit: ONE probe of attempt_number_idx per lead (two probes
-    # cost about as much as the rest of the claim). A number with no attempt since
-    # the earlier of the two horizons, the common case, costs one index descent; the
-    # lead's local midnight is only worked out for the attempts found.
-    tests, horizons = [], []
-    if gate.abandon_lockout is not None:
-        since = gate.now - gate.abandon_lockout
-        horizons.append(since)
-        tests.append(f"bool_or(a.outcome = 'abandoned' AND a.started_at > {p(since, 'timestamptz')})")
-    if gate.max_daily_per_number is not None:
-        # The day is the lead's local day (at most 25 h long, DST); attempts count
-        # across all campaigns (the person is the same whoever calls).
-        horizons.append(gate.now - dt.timedelta(hours=26))
-        now = p(gate.now, "timestamptz")
-        tests.append(f"count(*) FILTER (WHERE a.started_at >= (date_trunc('day', {now} AT TIME ZONE l.timezone)"
-                     f" AT TIME ZONE l.timezone)) >= {p(gate.max_daily_per_number, 'int')}")
-    if tests:
-        parts.append(f"NOT EXISTS (SELECT 1 FROM attempt a WHERE a.called_number = l.phone "
-                     f"AND a.started_at > {p(min(horizons), 'timestamptz')} HAVING {' OR '.join(tests)} OFFSET 0)")
-    return " AND ".join(parts)
-
-
 @dataclasses.dataclass
 class ListRequest:
     list_id: int
@@ -136,31 +94,30 @@ class Mode:
 
 
 async def load_setup(conn, campaign_id: int) -> dict:
-    """Everything the hopper needs to know about a campaign, in one crossing."""
-    campaign = await conn.fetchrow("SELECT * FROM campaign WHERE id = $1", campaign_id)
-    if campaign is None:
+    """Everything the hopper needs to know about a campaign, in one crossing and one statement
+    (each hopper reloads it every `setup_ttl`; as six statements it was six round trips)."""
+    row = await conn.fetchrow(
+        """SELECT c AS campaign,
+                  ARRAY(SELECT l FROM lead_list l WHERE l.campaign_id = c.id ORDER BY l.id) AS lists,
+                  ARRAY(SELECT m FROM call_mode m WHERE m.campaign_id = c.id
+                        ORDER BY NOT m.new_lead_priority, m.position, m.name) AS modes,
+                  ARRAY(SELECT s FROM lead_status s WHERE s.campaign_id = c.id) AS statuses,
+                  ARRAY(SELECT k.key FROM lead_window_key k WHERE k.campaign_id = c.id) AS keys,
+                  -- The random strategy's id range per list: [list id, lowest id, highest id].
+                  ARRAY(SELECT ARRAY[l.id, (SELECT coalesce(min(id), 0) FROM lead WHERE list_id = l.id),
+                                     (SELECT coalesce(max(id), 0) FROM lead WHERE list_id = l.id)]
+                        FROM lead_list l WHERE l.campaign_id = c.id AND l.strategy = 'random' ORDER BY l.id)
+                      AS id_ranges
+           FROM campaign c WHERE c.id = $1""", campaign_id)
+    if row is None:
         raise LookupError(f"campaign {campaign_id} does not exist")
-    lists = await conn.fetch(
-        "SELECT id, name, to_dial, weight, strategy, active FROM lead_list WHERE campaign_id = $1 ORDER BY id",
-        campaign_id)
-    modes = await conn.fetch(
-        "SELECT name, new_lead_priority, time_on_standard, max_attempts, position FROM call_mode "
-        "WHERE campaign_id = $1 ORDER BY NOT new_lead_priority, position, name", campaign_id)
-    statuses = await conn.fetch("SELECT code, auto_dial, completed FROM lead_status WHERE campaign_id = $1",
-                                campaign_id)
-    keys = await conn.fetch("SELECT key FROM lead_window_key WHERE campaign_id = $1", campaign_id)
-    id_ranges = {}
-    for row in lists:
-        if row["strategy"] == "random":
-            id_ranges[row["id"]] = tuple(await conn.fetchrow(
-                "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM lead WHERE list_id = $1", row["id"]))
     return {
-        "campaign": dict(campaign),
-        "lists": [dict(r) for r in lists],
-        "modes": [Mode(r["name"], i, r["max_attempts"], r["time_on_standard"]) for i, r in enumerate(modes)],
-        "auto_statuses": [r["code"] for r in statuses if r["auto_dial"] and not r["completed"]],
-        "keys": [r["key"] for r in keys],
-        "id_ranges": id_ranges,
+        "campaign": dict(row["campaign"]),
+        "lists": [{k: r[k] for k in ("id", "name", "to_dial", "weight", "strategy", "active")} for r in row["lists"]],
+        "modes": [Mode(r["name"], i, r["max_attempts"], r["time_on_standard"]) for i, r in enumerate(row["modes"])],
+        "auto_statuses": [r["code"] for r in row["statuses"] if r["auto_dial"] and not r["completed"]],
+        "keys": list(row["keys"]),
+        "id_ranges": {list_id: (lo, hi) for list_id, lo, hi in row["id_ranges"]},
     }
 
 
@@ -171,9 +128,8 @@ async def candidates(conn, gate: Gate, requests: list[ListRequest], modes: list[
     by_list: dict[int, list[dict]] = {r.list_id: [] for r in requests}
     if not requests:
         return by_list
-    p = Params()
-    sql = _ranked_sql(gate, requests, modes, callbacks, lock, p)
-    for row in await conn.fetch(f"{sql} SELECT {_CHOSEN_COLUMNS} FROM chosen ORDER BY list_id, rn", *p.args):
+    text, names = _statement(_shape(gate, requests, callbacks, lock), "candidates")
+    for row in await conn.fetch(text, *_arguments(names, gate, requests, modes, callbacks)):
         by_list[row["list_id"]].append(_row(row))
     return by_list
 
@@ -188,11 +144,8 @@ async def claim(conn, gate: Gate, owner: str, lease_until: dt.datetime, requests
     by_list: dict[int, list[dict]] = {r.list_id: [] for r in requests}
     if not requests:
         return by_list
-    p = Params()
-    sql = _ranked_sql(gate, requests, modes, callbacks, True, p)
-    rows = await conn.fetch(
-        f"""{sql} UPDATE lead SET lease_owner = {p(owner, 'text')}, lease_expires_at = {p(lease_until, 'timestamptz')}
-            FROM chosen WHERE lead.id = chosen.id RETURNING {_CHOSEN_COLUMNS}""", *p.args)
+    text, names = _statement(_shape(gate, requests, callbacks, True), "claim")
+    rows = await conn.fetch(text, *_arguments(names, gate, requests, modes, callbacks, owner, lease_until))
     for row in sorted(rows, key=lambda r: (r["list_id"], r["rn"])):
         by_list[row["list_id"]].append(_row(row))
     return by_list
@@ -216,6 +169,92 @@ def _row(row) -> dict:
     return out
 
 
+# A claim's text depends only on its shape: which kinds of candidate it scans (callbacks,
+# fresh leads upwards and/or downwards), which per-number rules are on, and whether it locks.
+# The text of each shape is built once (building it cost ~160 µs a claim, a third of the
+# claim's own CPU) and always comes out the same, so asyncpg's statement cache keeps one
+# prepared statement per shape. Every value is a parameter, bound once however often the
+# text uses it (the open keys' jsonb, say, was parsed four times a claim).
+_Shape = tuple  # (callbacks, lockout, daily limit, fresh ASC, fresh DESC, lock)
+
+
+def _shape(gate: Gate, requests: list[ListRequest], callbacks: int, lock: bool) -> _Shape:
+    ascending = any(r.strategy != "newest" for r in requests)
+    descending = any(r.strategy == "newest" for r in requests)
+    return (bool(callbacks), gate.abandon_lockout is not None, gate.max_daily_per_number is not None,
+            ascending, descending, lock)
+
+
+class _Slots:
+    """Numbers a statement's parameters by name: each named value is bound once."""
+
+    def __init__(self):
+        self.names: list[str] = []
+
+    def __call__(self, name: str, cast: str) -> str:
+        if name not in self.names:
+            self.names.append(name)
+        return f"${self.names.index(name) + 1}::{cast}"
+
+    def array(self, name: str, cast: str) -> str:
+        """An array sent as one text literal (see Params.array)."""
+        return self(name, "text") + f"::{cast}"
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(shape: _Shape, final: str) -> tuple[str, tuple[str, ...]]:
+    """(the statement's text, its parameters' names in order) for a shape; `final` is
+    "claim" (lease the chosen leads) or "candidates" (select them)."""
+    s = _Slots()
+    sql = _ranked_sql(shape, s)
+    if final == "claim":
+        text = f"""{sql} UPDATE lead SET lease_owner = {s('owner', 'text')}, lease_expires_at = {s('lease_until', 'timestamptz')}
+            FROM chosen WHERE lead.id = chosen.id RETURNING {_CHOSEN_COLUMNS}"""
+    else:
+        text = f"{sql} SELECT {_CHOSEN_COLUMNS} FROM chosen ORDER BY list_id, rn"
+    return text, tuple(s.names)
+
+
+def _gate_sql(shape: _Shape, s: _Slots, statuses: bool = True) -> str:
+    """SQL conditions on lead `l` that every claim applies.
+
+    The DNC, lock-out and daily-limit look-ups end in `OFFSET 0`, which keeps
+    PostgreSQL from turning them into joins: they stay one index probe per lead the
+    scan reaches (a few µs each), whatever the planner guesses from the tables' sizes.
+    As joins, a planner that took the small DNC table of a new campaign for a cheap
+    one re-read all of it for every lead (the 8-hour virtual day: 94,000 comparisons
+    for 316 leads) and got slower as wrap-ups added numbers to it."""
+    _, lockout, daily, *_ = shape
+    campaign = s("campaign", "bigint")
+    parts = [f"l.campaign_id = {campaign}",
+             # The open keys as the keys of a jsonb object: `?` is a binary search. With
+             # `= ANY($1)`, a generic plan (asyncpg's prepared statements get one after
+             # 5 runs) searches the array linearly for every lead: 6 ms of a 14 ms claim
+             # at 10 M leads and 225 open keys.
+             f"{s('open_keys', 'jsonb')} ? lead_window_key(l.timezone, l.timezones, l.region, l.country)",
+             "NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone "
+             f"AND (d.campaign_id IS NULL OR d.campaign_id = {campaign}) OFFSET 0)"]
+    if statuses:
+        parts.append(f"l.status = ANY({s('statuses', 'text[]')})")
+    # Lock-out and daily limit: ONE probe of attempt_number_idx per lead (two probes
+    # cost about as much as the rest of the claim). A number with no attempt since
+    # the earlier of the two horizons, the common case, costs one index descent; the
+    # lead's local midnight is only worked out for the attempts found.
+    tests = []
+    if lockout:
+        tests.append(f"bool_or(a.outcome = 'abandoned' AND a.started_at > {s('lockout_since', 'timestamptz')})")
+    if daily:
+        # The day is the lead's local day (at most 25 h long, DST); attempts count
+        # across all campaigns (the person is the same whoever calls).
+        now = s("now", "timestamptz")
+        tests.append(f"count(*) FILTER (WHERE a.started_at >= (date_trunc('day', {now} AT TIME ZONE l.timezone)"
+                     f" AT TIME ZONE l.timezone)) >= {s('day_limit', 'int')}")
+    if tests:
+        parts.append(f"NOT EXISTS (SELECT 1 FROM attempt a WHERE a.called_number = l.phone "
+                     f"AND a.started_at > {s('horizon', 'timestamptz')} HAVING {' OR '.join(tests)} OFFSET 0)")
+    return " AND ".join(parts)
+
+
 # Every candidate gets the same sort columns, so one window function ranks them all:
 # k0 callbacks (0) before the rest (1); k1 due leads aged past their call mode's
 # time-on-standard (0) first; k2 call-mode rank; k3 due (0) before fresh (1); kt due
@@ -224,34 +263,31 @@ def _row(row) -> dict:
 _NO_CALLBACK = "NULL::bigint AS callback_id, NULL::bigint AS callback_operator, NULL::timestamptz AS callback_due"
 
 
-def _ranked_sql(gate: Gate, requests: list[ListRequest], modes: list[Mode], callbacks: int, lock: bool,
-                p: Params) -> str:
+def _ranked_sql(shape: _Shape, s: _Slots) -> str:
     """`WITH ... chosen AS (...)`: the first `want` candidates of each list, ranked
     (`rn`), as the prefix of a statement that selects or leases them."""
+    callbacks, _, _, ascending, descending, lock = shape
     lock_sql = "FOR UPDATE OF l SKIP LOCKED" if lock else ""
-    now = p(gate.now, "timestamptz")
+    now = s("now", "timestamptz")
     parts = []
     if callbacks:
         parts.append(f"""(SELECT {LEAD_COLUMNS}, c.id AS callback_id, c.operator_id AS callback_operator,
                        c.due_at AS callback_due, 'callback' AS kind, 0 AS k0, 0 AS k1, 0 AS k2, 0 AS k3,
                        c.due_at AS kt, 0 AS kw, 0 AS ka, c.id AS kp
                 FROM callback c JOIN lead l ON l.id = c.lead_id
-                WHERE c.campaign_id = {p(gate.campaign_id, 'bigint')} AND c.done_at IS NULL AND c.due_at <= {now}
-                  AND l.list_id = ANY({p.array([r.list_id for r in requests], 'bigint[]')}) AND NOT l.completed
-                  AND l.valid AND {_unleased(now)} AND {_gate_sql(gate, p, statuses=False)}
-                ORDER BY c.due_at, c.id LIMIT {p(callbacks, 'int')} {lock_sql})""")
+                WHERE c.campaign_id = {s('campaign', 'bigint')} AND c.done_at IS NULL AND c.due_at <= {now}
+                  AND l.list_id = ANY({s.array('lists', 'bigint[]')}) AND NOT l.completed
+                  AND l.valid AND {_unleased(now)} AND {_gate_sql(shape, s, statuses=False)}
+                ORDER BY c.due_at, c.id LIMIT {s('callbacks', 'int')} {lock_sql})""")
 
     # Due leads per (list, mode), from the due cursor, longest waiting first.
-    triples = [(r, m) for r in requests for m in modes]
-    starts = [r.due_after.get(m.name, DUE_START) for r, m in triples]
-    aged = [gate.now - m.time_on_standard if m.time_on_standard is not None else DUE_START[0] for _, m in triples]
     parts.append(f"""(SELECT c.*, {_NO_CALLBACK}, 'due' AS kind, 1 AS k0,
                        CASE WHEN c.next_attempt_at <= q.aged_before THEN 0 ELSE 1 END AS k1, q.rank AS k2, 0 AS k3,
                        c.next_attempt_at AS kt, 0 AS kw, 0 AS ka, c.id AS kp
-            FROM unnest({p.array([r.list_id for r, _ in triples], 'bigint[]')}, {p.array([m.name for _, m in triples], 'text[]')},
-                        {p.array([_max(m) for _, m in triples], 'int[]')}, {p.array([r.want for r, _ in triples], 'int[]')},
-                        {p.array([at for at, _ in starts], 'timestamptz[]')}, {p.array([i for _, i in starts], 'bigint[]')},
-                        {p.array([m.rank for _, m in triples], 'int[]')}, {p.array(aged, 'timestamptz[]')})
+            FROM unnest({s.array('due_list', 'bigint[]')}, {s.array('due_mode', 'text[]')},
+                        {s.array('due_max', 'int[]')}, {s.array('due_want', 'int[]')},
+                        {s.array('due_after_at', 'timestamptz[]')}, {s.array('due_after_id', 'bigint[]')},
+                        {s.array('due_rank', 'int[]')}, {s.array('due_aged', 'timestamptz[]')})
                  AS q(list_id, mode, max_att, k, after_at, after_id, rank, aged_before)
             CROSS JOIN LATERAL (
                 SELECT {LEAD_COLUMNS} FROM lead l
@@ -259,7 +295,7 @@ def _ranked_sql(gate: Gate, requests: list[ListRequest], modes: list[Mode], call
                   AND NOT l.completed AND l.valid AND {_unleased(now)}
                   AND l.next_attempt_at IS NOT NULL AND l.next_attempt_at <= {now}
                   AND (l.next_attempt_at, l.id) > (q.after_at, q.after_id)
-                  AND l.attempts < q.max_att AND {_gate_sql(gate, p)}
+                  AND l.attempts < q.max_att AND {_gate_sql(shape, s)}
                 ORDER BY l.next_attempt_at, l.id LIMIT q.k {lock_sql}) c)""")
 
     # Fresh leads per (list, mode), from each one's pivot: a cursor just past the last
@@ -267,35 +303,26 @@ def _ranked_sql(gate: Gate, requests: list[ListRequest], modes: list[Mode], call
     # walked over again; the hopper moves cursors back to the top when they may have
     # missed something) or, for the random strategy, a random id, from which it also
     # wraps round to the part before it (ranked after: kw = 1).
-    spans = {"ASC": [], "DESC": []}
-    for r in requests:
-        for m in modes:
-            pivot = r.pivots.get(m.name, 0)
-            if r.strategy == "newest":
-                spans["DESC"].append((r, m, 0, (0, pivot or MAX_ID)))
-            else:
-                spans["ASC"].append((r, m, 0, (pivot, MAX_ID)))
-                if r.strategy == "random" and pivot:
-                    spans["ASC"].append((r, m, 1, (0, pivot)))
-    for direction, rows in spans.items():
-        if not rows:
+    for direction, present in (("ASC", ascending), ("DESC", descending)):
+        if not present:
             continue
         position = "c.id" if direction == "ASC" else "-c.id"
+        f = direction.lower()
         parts.append(f"""(SELECT c.*, {_NO_CALLBACK}, 'fresh' AS kind, 1 AS k0, 1 AS k1, q.rank AS k2, 1 AS k3,
                        NULL::timestamptz AS kt, q.wrap AS kw, CASE WHEN q.fewest THEN c.attempts ELSE 0 END AS ka,
                        {position} AS kp
-            FROM unnest({p.array([r.list_id for r, _, _, _ in rows], 'bigint[]')}, {p.array([m.name for _, m, _, _ in rows], 'text[]')},
-                        {p.array([_max(m) for _, m, _, _ in rows], 'int[]')}, {p.array([s[0] for *_, s in rows], 'bigint[]')},
-                        {p.array([s[1] for *_, s in rows], 'bigint[]')}, {p.array([r.want for r, _, _, _ in rows], 'int[]')},
-                        {p.array([m.rank for _, m, _, _ in rows], 'int[]')}, {p.array([w for _, _, w, _ in rows], 'int[]')},
-                        {p.array([r.strategy == 'fewest_attempts' for r, _, _, _ in rows], 'bool[]')})
+            FROM unnest({s.array(f + '_list', 'bigint[]')}, {s.array(f + '_mode', 'text[]')},
+                        {s.array(f + '_max', 'int[]')}, {s.array(f + '_lo', 'bigint[]')},
+                        {s.array(f + '_hi', 'bigint[]')}, {s.array(f + '_want', 'int[]')},
+                        {s.array(f + '_rank', 'int[]')}, {s.array(f + '_wrap', 'int[]')},
+                        {s.array(f + '_fewest', 'bool[]')})
                  AS q(list_id, mode, max_att, lo, hi, k, rank, wrap, fewest)
             CROSS JOIN LATERAL (
                 SELECT {LEAD_COLUMNS} FROM lead l
                 WHERE l.list_id = q.list_id AND l.call_mode = q.mode
                   AND NOT l.completed AND l.valid AND l.next_attempt_at IS NULL
                   AND l.id >= q.lo AND l.id < q.hi AND l.attempts < q.max_att
-                  AND {_unleased(now)} AND {_gate_sql(gate, p)}
+                  AND {_unleased(now)} AND {_gate_sql(shape, s)}
                 ORDER BY l.id {direction} LIMIT q.k {lock_sql}) c)""")
 
     order = "k0, k1, k2, k3, kt, kw, ka, kp"
@@ -307,9 +334,70 @@ def _ranked_sql(gate: Gate, requests: list[ListRequest], modes: list[Mode], call
             first AS (SELECT DISTINCT ON (id) * FROM candidate ORDER BY id, {order}),
             ranked AS (SELECT f.*, row_number() OVER (PARTITION BY list_id ORDER BY {order}) AS rn FROM first f),
             chosen AS (SELECT r.* FROM ranked r
-                       JOIN unnest({p.array([r.list_id for r in requests], 'bigint[]')}, {p.array([r.want for r in requests], 'int[]')})
+                       JOIN unnest({s.array('lists', 'bigint[]')}, {s.array('wants', 'int[]')})
                             AS w(list_id, want) ON w.list_id = r.list_id
                        WHERE r.rn <= w.want)"""
+
+
+def _arguments(names: tuple[str, ...], gate: Gate, requests: list[ListRequest], modes: list[Mode],
+               callbacks: int, owner: str | None = None, lease_until: dt.datetime | None = None) -> list:
+    """The values of `names` (a statement's parameters, in order) for this claim."""
+    v: dict[str, Any] = {"campaign": gate.campaign_id, "now": gate.now, "callbacks": callbacks,
+                         "owner": owner, "lease_until": lease_until,
+                         "open_keys": json.dumps(dict.fromkeys(gate.open_keys, 1)),
+                         "statuses": list(gate.auto_statuses), "day_limit": gate.max_daily_per_number}
+    horizons = []
+    if gate.abandon_lockout is not None:
+        v["lockout_since"] = gate.now - gate.abandon_lockout
+        horizons.append(v["lockout_since"])
+    if gate.max_daily_per_number is not None:
+        horizons.append(gate.now - dt.timedelta(hours=26))
+    v["horizon"] = min(horizons, default=None)
+    lists = [r.list_id for r in requests]
+    v["lists"], v["wants"] = _ints(lists), _ints([r.want for r in requests])
+
+    # Due leads: one row per (list, mode).
+    triples = [(r, m) for r in requests for m in modes]
+    starts = [r.due_after.get(m.name, DUE_START) for r, m in triples]
+    v.update(due_list=_ints([r.list_id for r, _ in triples]), due_mode=_texts([m.name for _, m in triples]),
+             due_max=_ints([_max(m) for _, m in triples]), due_want=_ints([r.want for r, _ in triples]),
+             due_after_at=_times([at for at, _ in starts]), due_after_id=_ints([i for _, i in starts]),
+             due_rank=_ints([m.rank for _, m in triples]),
+             due_aged=_times([gate.now - m.time_on_standard if m.time_on_standard is not None else DUE_START[0]
+                              for _, m in triples]))
+
+    # Fresh leads: one row per (list, mode) and span of ids (see _ranked_sql).
+    spans: dict[str, list] = {"asc": [], "desc": []}
+    for r in requests:
+        for m in modes:
+            pivot = r.pivots.get(m.name, 0)
+            if r.strategy == "newest":
+                spans["desc"].append((r, m, 0, 0, pivot or MAX_ID))
+            else:
+                spans["asc"].append((r, m, 0, pivot, MAX_ID))
+                if r.strategy == "random" and pivot:
+                    spans["asc"].append((r, m, 1, 0, pivot))
+    for f, rows in spans.items():
+        v.update({f + "_list": _ints([r.list_id for r, *_ in rows]), f + "_mode": _texts([m.name for _, m, *_ in rows]),
+                  f + "_max": _ints([_max(m) for _, m, *_ in rows]), f + "_lo": _ints([lo for *_, lo, _ in rows]),
+                  f + "_hi": _ints([hi for *_, hi in rows]), f + "_want": _ints([r.want for r, *_ in rows]),
+                  f + "_rank": _ints([m.rank for _, m, *_ in rows]), f + "_wrap": _ints([w for _, _, w, _, _ in rows]),
+                  f + "_fewest": "{" + ",".join("t" if r.strategy == "fewest_attempts" else "f"
+                                                for r, *_ in rows) + "}"})
+    return [v[name] for name in names]
+
+
+# Array literals (sent as text: see Params.array), one builder per element type.
+def _ints(values: Sequence[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _texts(values: Sequence[str]) -> str:
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _times(values: Sequence[dt.datetime]) -> str:
+    return "{" + ",".join('"' + v.isoformat() + '"' for v in values) + "}"
 
 
 def _unleased(now: str) -> str:

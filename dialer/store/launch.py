@@ -11,32 +11,44 @@ lose their lease, and nothing else happens if the statement fails.
 
 The re-check is `dialer.store.hopper.recheck`'s, word for word (`RECHECK_WHERE`): lease, not
 completed, DNC, and the number's abandon lock-out and daily limit.
+
+A round's starts share their campaign, node, trunk, caller number and start time: each is bound
+once, and only the columns that vary per call go in as arrays (9 array parameters instead of 14:
+asyncpg encodes every element of each, PostgreSQL decodes them).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from .attempts import INSERT_STARTS, START_COLUMNS, AttemptStart, start_arrays, unnest_starts
+from .attempts import INSERT_STARTS, ROUND_COLUMNS, ROW_COLUMNS, START_COLUMNS, AttemptStart
 from .hopper import RECHECK_WHERE, Check
 
 _STILL_OURS = RECHECK_WHERE.format(owner="$2::text", now="$3::timestamptz", campaign="$4::bigint",
-                                   lockout_since="$18::timestamptz", day_limit="$19::int",
-                                   horizon="$20::timestamptz")
+                                   lockout_since="$6::timestamptz", day_limit="$7::int", horizon="$8::timestamptz")
+
+_TYPES = dict(zip(START_COLUMNS, ("bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text",
+                                  "text", "timestamptz")))
+# The round's shared columns, one parameter each ($9...), then one array per varying column.
+_ROUND = {c: f"${9 + i}::{_TYPES[c]}" for i, c in enumerate(ROUND_COLUMNS)}
+_FIRST_ARRAY = 9 + len(ROUND_COLUMNS)
+_ARRAYS = ", ".join(f"${_FIRST_ARRAY + i}::{_TYPES[c]}[]" for i, c in enumerate(ROW_COLUMNS))
+_INPUT_COLUMNS = ", ".join(f"{_ROUND[c]} AS {c}" if c in _ROUND else f"u.{c}" for c in START_COLUMNS)
 
 _STATEMENT = f"""
 WITH ok AS (
     SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND {_STILL_OURS}),
 input AS (
-    SELECT nextval('attempt_id_seq') AS id, u.*
-    FROM {unnest_starts(6)} AS u({", ".join(START_COLUMNS)})
+    SELECT nextval('attempt_id_seq') AS id, {_INPUT_COLUMNS}
+    FROM unnest({_ARRAYS}) AS u({", ".join(ROW_COLUMNS)})
     WHERE u.lead_id IN (SELECT id FROM ok)),
 {INSERT_STARTS},
--- Leases go back for the leads that failed and for those the caller does not dial now.
+-- Leases go back for the leads that failed and for those the caller does not dial now (one
+-- index scan over both arrays: as `id = ANY($5) OR id = ANY($1)` it was a bitmap OR of two).
 released AS (
     UPDATE lead SET lease_owner = NULL, lease_expires_at = NULL
-    WHERE lease_owner = $2 AND (id = ANY($5::bigint[])
-                                OR (id = ANY($1::bigint[]) AND id NOT IN (SELECT id FROM ok))))
+    WHERE lease_owner = $2 AND id = ANY($1::bigint[] || $5::bigint[])
+      AND (id = ANY($5::bigint[]) OR id NOT IN (SELECT id FROM ok)))
 SELECT ok.id AS lead_id, inserted.id AS attempt_id FROM ok LEFT JOIN inserted ON inserted.lead_id = ok.id
 """
 
@@ -45,7 +57,8 @@ async def recheck_and_start(conn, check: Check, ids: Sequence[int], release: Seq
                             starts: Sequence[AttemptStart]) -> dict[int, int | None]:
     """Re-check `ids` (leads `check.owner` picked to dial) as `dialer.store.hopper.recheck` does,
     store an attempt row for each of them that passes and has a start in `starts`, and release
-    the ones that fail plus `release`.
+    the ones that fail plus `release`. The starts are one round's: they share ROUND_COLUMNS
+    (campaign, node, trunk, caller number, start time; a ValueError otherwise).
 
     Returns {lead id: attempt id} for every lead of `ids` that passed (attempt id None for one
     that passed but had no start: the caller kept it back, and released it through `release`).
@@ -55,10 +68,22 @@ async def recheck_and_start(conn, check: Check, ids: Sequence[int], release: Seq
     stray = {s.lead_id for s in starts} - (set(ids) - set(release))
     if stray:
         raise ValueError(f"attempt starts for leads not re-checked or handed back: {sorted(stray)}")
+    shared = _shared(starts)
     rows = await conn.fetch(_STATEMENT, list(ids), check.owner, check.now, check.campaign_id, list(release),
-                            *start_arrays(starts), *check.number_rule_args())
+                            *check.number_rule_args(), *shared,
+                            *[[getattr(s, column) for s in starts] for column in ROW_COLUMNS])
     passed = {r["lead_id"]: r["attempt_id"] for r in rows}
     missing = [s.lead_id for s in starts if s.lead_id in passed and passed[s.lead_id] is None]
     if missing:
         raise RuntimeError(f"attempt rows were not stored for leads {missing}")
     return passed
+
+
+def _shared(starts: Sequence[AttemptStart]) -> tuple:
+    """The starts' ROUND_COLUMNS values (all None for no starts: nothing is inserted)."""
+    if not starts:
+        return (None,) * len(ROUND_COLUMNS)
+    values = [tuple(getattr(s, c) for c in ROUND_COLUMNS) for s in starts]
+    if any(v != values[0] for v in values):
+        raise ValueError(f"attempt starts of one launch round must share {', '.join(ROUND_COLUMNS)}")
+    return values[0]

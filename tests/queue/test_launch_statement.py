@@ -3,6 +3,7 @@ PostgreSQL: it re-checks exactly as the hopper's `recheck` does, stores attempt 
 the leads that pass, and hands back the leases of the others, atomically and without a
 transaction around it."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -72,8 +73,8 @@ async def test_a_campaign_dnc_entry_counts_only_for_its_campaign(store):
 
 async def test_a_failing_statement_writes_nothing(store):
     cid, lid, ids = await store.run(_five_leased_leads)
-    bad = AttemptStart(lead_id=ids[1], campaign_id=cid + 999, called_number="+1", started_at=NOW, node="n1")
-    with pytest.raises(Exception, match="foreign key|violates"):
+    bad = AttemptStart(lead_id=ids[1], campaign_id=cid, called_number=None, started_at=NOW, list_id=lid, node="n1")
+    with pytest.raises(Exception, match="not-null|violates"):
         await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:2], [ids[2]],
                                    [_start(cid, lid, ids[0]), bad])
     leads, attempts = await _state(store, ids)
@@ -88,6 +89,34 @@ async def test_starts_must_be_for_rechecked_leads_that_are_not_handed_back(store
         await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:1], [ids[0]], [_start(cid, lid, ids[0])])
     with pytest.raises(ValueError, match="not re-checked"):
         await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:1], [], [_start(cid, lid, ids[3])])
+
+
+async def test_the_starts_of_a_round_share_campaign_node_trunk_caller_and_time(store):
+    # The statement binds those once for the whole round: a start that differs is refused, not
+    # stored with the first start's values.
+    cid, lid, ids = await store.run(_five_leased_leads)
+    for other in ({"node": "n2"}, {"started_at": NOW + dt.timedelta(seconds=1)}, {"caller_number": "+1999"},
+                  {"trunk": "t2"}, {"campaign_id": cid + 1}):
+        starts = [_start(cid, lid, ids[0]), dataclasses.replace(_start(cid, lid, ids[1]), **other)]
+        with pytest.raises(ValueError, match="must share"):
+            await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:2], [], starts)
+    leads, attempts = await _state(store, ids)
+    assert attempts == {} and all(leads[i]["lease_owner"] == "n1" for i in ids)
+
+
+async def test_each_start_keeps_its_own_per_call_columns(store):
+    cid, lid, ids = await store.run(_five_leased_leads)
+    other_list = await store.run(seed.lead_list, cid, "other")
+    starts = [dataclasses.replace(_start(cid, lid, ids[0]), call_id="c0", lead_timezone="America/New_York",
+                                  lead_region="NY", call_mode="new", caller_number="+1800", trunk="t1"),
+              dataclasses.replace(_start(cid, other_list, ids[1]), call_id="c1", lead_timezone="America/Denver",
+                                  lead_region="CO", call_mode="retry", caller_number="+1800", trunk="t1")]
+    passed = await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:2], [], starts)
+    rows = {r["lead_id"]: dict(r) for r in await store.fetch(
+        "SELECT id, lead_id, campaign_id, list_id, node, trunk, call_id, called_number, caller_number, lead_timezone,"
+        " lead_region, call_mode, started_at FROM attempt WHERE lead_id = ANY($1::bigint[])", ids[:2])}
+    for s in starts:
+        assert rows[s.lead_id] == {"id": passed[s.lead_id], **dataclasses.asdict(s)}
 
 
 async def _attempt(store, cid, phone, outcome, started_at):
