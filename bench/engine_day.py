@@ -94,7 +94,8 @@ async def _run(args, profile, options):
     from dialer.cli.loadtest import _fresh_store
     from dialer.engine.loadtest import run_day
 
-    async with _fresh_store(args.database_url, inline=not args.trio_asyncio) as store:
+    async with _fresh_store(args.database_url, inline=not args.trio_asyncio,
+                            send_ahead=not args.no_send_ahead) as store:
         CROSSINGS.clear()
         CROSS_WALL.clear()
         CROSS_TRIPS.clear()
@@ -134,6 +135,9 @@ def main() -> None:
                    help="pin this process to one CPU before the embedded PostgreSQL starts (its server "
                         "and backends inherit the affinity): the day hands work to PostgreSQL and waits, "
                         "and on one core each hand-off is a context switch instead of a cross-core wake-up")
+    p.add_argument("--no-send-ahead", action="store_true",
+                   help="run the journal's flushes and the hopper's top-ups in the day's crossings "
+                        "(Store.open(send_ahead=False)) instead of sending them ahead")
     args = p.parse_args()
     if args.one_core is not None:
         import os
@@ -160,7 +164,7 @@ def main() -> None:
     out = {k: report[k] for k in ("calls", "outcomes", "live_answers", "abandon_rate", "worst_hour_abandon_rate",
                                   "occupancy", "talk_minutes_per_operator_hour", "audit_violations",
                                   "audit_by_rule", "dials_per_list", "journal")}
-    out.update(store="trio-asyncio" if args.trio_asyncio else "inline", one_core=args.one_core, gc="default" if args.default_gc else "tuned", round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
+    out.update(store="trio-asyncio" if args.trio_asyncio else "inline", one_core=args.one_core, send_ahead=not args.no_send_ahead, gc="default" if args.default_gc else "tuned", round_gap=args.round_gap, journal_interval=args.journal_interval, operators=args.operators, hours=args.hours, pacing=args.pacing, seed=args.seed,
                profile=Path(args.profile).name,
                wall_seconds=round(wall, 2), day_wall_seconds=round(report["day_wall_seconds"], 2),
                day_cpu_seconds=round(report["day_cpu_seconds"], 2),

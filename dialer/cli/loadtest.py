@@ -82,7 +82,7 @@ async def _run(args, profile, options):
 
 
 @contextlib.asynccontextmanager
-async def _fresh_store(url, *, inline: bool = False):
+async def _fresh_store(url, *, inline: bool = False, send_ahead: bool = True):
     from dialer.store import Store, migrate, open_store
 
     async with open_store(url, migrated=False, max_size=2) as admin:
@@ -96,7 +96,7 @@ async def _fresh_store(url, *, inline: bool = False):
         fresh = urllib.parse.urlunsplit(urllib.parse.urlsplit(admin.url)._replace(path="/" + name))
         try:
             # In virtual time the day's store runs its crossings inline (Store.open(inline=...)).
-            async with Store.open(fresh, max_size=10, inline=inline) as store:
+            async with Store.open(fresh, max_size=10, inline=inline, send_ahead=send_ahead) as store:
                 await migrate(store)
                 yield store
         finally:

@@ -53,6 +53,7 @@ class Store:
                  ahead_pool: "_InlinePool | None" = None):
         self._pool = pool
         self._ahead_pool = ahead_pool     # the inline store's connection for units sent ahead
+        self._ahead_enabled = True
         self.url = url
         self._inline = inline
         self.database = None  # the Database it came from, when opened by open_store
@@ -62,15 +63,18 @@ class Store:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10,
-                   inline: bool = False,
+                   inline: bool = False, send_ahead: bool = True,
                    server_settings: dict[str, str] | None = None) -> AsyncIterator["Store"]:
         """An asyncpg pool behind trio-asyncio; with `inline`, for virtual time only, behind an
         asyncio loop of its own that each crossing runs to completion (see `_InlineLoop`).
+        `send_ahead=False` makes an inline store run units sent ahead at once, as other stores
+        do (with PostgreSQL on the same core as the simulation there is nothing to overlap).
 
         `server_settings`: session settings every pooled connection starts with (sent in
         the startup packet, so they are the session's defaults: `RESET ALL` keeps them)."""
         if inline:
             async with _inline_store(cls, url, min_size, max_size, server_settings) as store:
+                store._ahead_enabled = send_ahead
                 yield store
             return
         async with _asyncio_loop():
@@ -100,7 +104,7 @@ class Store:
     @property
     def sends_ahead(self) -> bool:
         """Does `send_ahead` overlap anything (the inline store), or just run the unit?"""
-        return self._inline is not None
+        return self._inline is not None and self._ahead_enabled
 
     async def send_ahead(self, unit: Unit, *args: Any, transaction: bool = True) -> "Ahead":
         """Start `unit(conn, *args)` (in a transaction, or as `run_statements` with
@@ -116,7 +120,7 @@ class Store:
         Nothing may depend on *when* it finished: ask for `result()` where you need it.
         Elsewhere the unit runs here and now, as `run` would."""
         runner = _in_transaction if transaction else _statements
-        if self._inline is None:
+        if not self.sends_ahead:
             try:
                 return Ahead(None, value=await self._cross(runner, unit, args))
             except Exception as exc:

@@ -146,3 +146,14 @@ def test_send_ahead_on_a_plain_store_runs_the_unit_at_once(database_url):
                 failed.result()
 
     trio.run(main)
+
+
+def test_an_inline_store_opened_without_send_ahead_runs_units_at_once(database_url):
+    async def main():
+        async with Store.open(database_url, inline=True, send_ahead=False) as store:
+            assert not store.sends_ahead
+            await store.execute("CREATE TABLE t (x int)")
+            ahead = await store.send_ahead(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
+            assert ahead._task is None and ahead.result() == "INSERT 0 1"     # done before returning
+
+    _virtual(main)
