@@ -136,13 +136,15 @@ async def engine_units(conn, cid, setup, batch, modes, runs, rows):
     random.Random(1).shuffle(leads)
     ids = [lead["id"] for lead in leads]
     await sql.renew(replaying(f"renew {len(ids)}"), owner, ids, now, now + dt.timedelta(minutes=2))
-    await sql.recheck(replaying(f"recheck {batch}"), cid, owner, now, ids[:batch], [])
+    campaign = setup["campaign"]
+    check = sql.Check(cid, owner, now, campaign["abandon_lockout"], campaign["max_daily_attempts_per_number"])
+    await sql.recheck(replaying(f"recheck {batch}"), check, ids[:batch], [])
     starts = [AttemptStart(lead["id"], cid, lead["phone"], now, list_id=lead["list_id"], node=owner, trunk="t1",
                            call_id=f"c{lead['id']}", caller_number="+12025550100", lead_timezone=lead["timezone"],
                            lead_region=lead["region"], call_mode=lead["call_mode"])
               for lead in leads[batch:2 * batch]]
-    passed = await recheck_and_start(replaying(f"launch {len(starts)}"), cid, owner, now,
-                                     [s.lead_id for s in starts], [], starts)
+    passed = await recheck_and_start(replaying(f"launch {len(starts)}"), check, [s.lead_id for s in starts], [],
+                                     starts)
     ends = [AttemptEnd(a, "no_answer", now + dt.timedelta(seconds=30)) for a in passed.values() if a]
     await finish_attempts(replaying(f"journal close {len(ends)}"), ends, rules=await load_rules(conn, [cid]))
     await sql.release_leads(replaying(f"release {len(ids) - 2 * batch}"), owner, ids[2 * batch:])
