@@ -76,12 +76,22 @@ def _fresh_database(pg_server_url: str, template: str | None):
     return name
 
 
+def _migrated_database(pg_server_url: str, template: str):
+    name = _fresh_database(pg_server_url, template)
+    yield with_database(pg_server_url, name)
+    trio.run(_admin, pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def database_url(pg_server_url, template_database):
     """A fresh, migrated database of this test's own."""
-    name = _fresh_database(pg_server_url, template_database)
-    yield with_database(pg_server_url, name)
-    trio.run(_admin, pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _migrated_database(pg_server_url, template_database)
+
+
+@pytest.fixture
+def other_database_url(pg_server_url, template_database):
+    """A second one, for running the same thing twice side by side and comparing."""
+    yield from _migrated_database(pg_server_url, template_database)
 
 
 @pytest.fixture

@@ -75,18 +75,9 @@ def _run(url, inline: bool, steps: int):
     return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
-@pytest.fixture
-def two_databases(pg_server_url, template_database):
-    from conftest import _admin, _fresh_database, with_database
-    names = [_fresh_database(pg_server_url, template_database) for _ in range(2)]
-    yield [with_database(pg_server_url, n) for n in names]
-    for n in names:
-        trio.run(_admin, pg_server_url, f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
-
-
-def test_the_top_up_sent_ahead_hands_out_what_the_claim_in_the_crossing_does(two_databases):
-    in_crossing = _run(two_databases[0], inline=False, steps=60)
-    ahead = _run(two_databases[1], inline=True, steps=60)
+def test_the_top_up_sent_ahead_hands_out_what_the_claim_in_the_crossing_does(database_url, other_database_url):
+    in_crossing = _run(database_url, inline=False, steps=60)
+    ahead = _run(other_database_url, inline=True, steps=60)
     log, stats, leases, attempts = ahead
     assert sum(map(len, log)) > 150 and stats["dnc_at_take"] > 0 and stats["refills"] > 5, \
         "the day must refill and refuse leads at take time, or it proves nothing"
