@@ -5,7 +5,9 @@ import random
 import pytest
 
 from dialer.engine.desk_counts import DeskCounts
-from dialer.engine.operators import CallInfo, OperatorDesk, OperatorError, OperatorState as S
+from dialer.engine.operators import OperatorDesk, OperatorState as S
+
+from desk_moves import random_move
 
 
 def walk(desk, campaign_id):
@@ -37,25 +39,7 @@ def test_counts_follow_every_move(seed):
     desk.add(5, "op5")                # an operator added later (any campaign)
     for _ in range(400):
         clock[0] += rng.random()
-        op = rng.choice(list(desk.operators.values()))
-        action = rng.choice(["login", "ready", "pause", "logout", "reserve", "release", "connect",
-                             "hangup", "wrap"])
-        try:
-            if action == "login":
-                desk.login(op.id, ready=rng.random() < 0.5)
-            elif action in ("ready", "pause", "logout"):
-                getattr(desk, action)(op.id)
-            elif action == "reserve":
-                desk.reserve_this(op)
-            elif action == "release":
-                desk.release(op)
-            elif action == "connect":
-                desk.connect(op, CallInfo(1, 1, 1))
-            elif action == "hangup":
-                desk.hangup(op)
-            else:
-                desk._move(op, "wrap")
-        except OperatorError:
+        if not random_move(desk, rng):
             continue
         ready, reserved, talking, wrapping = walk(desk, 1)
         assert (counts.ready, counts.reserved, *counts.times()) == (ready, reserved, talking, wrapping)

@@ -8,6 +8,8 @@ import trio.testing
 
 from dialer.engine.operators import CallInfo, OperatorDesk, OperatorError, OperatorState as S, TRANSITIONS
 
+from desk_moves import MOVES, random_move
+
 
 
 def _desk(n=3, **kw):
@@ -242,27 +244,7 @@ def test_ready_line_agrees_with_a_walk_whatever_moves(seed):
         desk.add(i, f"op{i}", campaigns={1} if i != 9 else {2})
     for _ in range(600):
         clock[0] += rng.choice([0.0, rng.random()])     # equal idle times: the tie-break counts
-        op = rng.choice(list(desk.operators.values()))
-        action = rng.choice(["login", "ready", "pause", "logout", "reserve", "release", "connect",
-                             "hangup", "wrap", "try_reserve"])
-        try:
-            if action == "login":
-                desk.login(op.id, ready=rng.random() < 0.5)
-            elif action in ("ready", "pause", "logout"):
-                getattr(desk, action)(op.id)
-            elif action == "reserve":
-                desk.reserve_this(op)
-            elif action == "release":
-                desk.release(op)
-            elif action == "connect":
-                desk.connect(op, CallInfo(1, 1, 1))
-            elif action == "hangup":
-                desk.hangup(op)
-            elif action == "wrap":
-                desk._move(op, "wrap")
-            else:
-                desk.try_reserve(rng.choice([None, 1, 2]))
-        except OperatorError:
+        if not random_move(desk, rng, (*MOVES, "try_reserve")):
             continue
         for campaign in (None, 1, 2):
             exclude = frozenset(rng.sample(sorted(desk.operators), 2))

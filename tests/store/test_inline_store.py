@@ -10,6 +10,11 @@ import trio.testing
 from dialer.store import Store
 
 
+async def insert_twice(conn):
+    await conn.execute("INSERT INTO t VALUES (7)")
+    await conn.execute("INSERT INTO t VALUES (7)")      # a unique violation: the unit fails
+
+
 def _virtual(main, *args):
     return trio.run(main, *args, clock=trio.testing.MockClock(autojump_threshold=0))
 
@@ -45,10 +50,6 @@ def test_a_failing_unit_rolls_back_and_raises_its_error(database_url):
     async def main():
         async with Store.open(database_url, inline=True) as store:
             await store.execute("CREATE TABLE t (x int PRIMARY KEY)")
-
-            async def insert_twice(conn):
-                await conn.execute("INSERT INTO t VALUES (7)")
-                await conn.execute("INSERT INTO t VALUES (7)")
 
             with pytest.raises(asyncpg.UniqueViolationError):
                 await store.run(insert_twice)
@@ -116,10 +117,6 @@ def test_a_unit_sent_ahead_keeps_its_transaction_and_its_error_for_result(databa
     async def main():
         async with Store.open(database_url, inline=True) as store:
             await store.execute("CREATE TABLE t (x int PRIMARY KEY)")
-
-            async def insert_twice(conn):
-                await conn.execute("INSERT INTO t VALUES (7)")
-                await conn.execute("INSERT INTO t VALUES (7)")
 
             failed = await store.send_ahead(insert_twice)
             # Someone else's crossing finishes it first: the error waits for its owner.
