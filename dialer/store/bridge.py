@@ -128,11 +128,6 @@ class Store:
         await trio.lowlevel.checkpoint_if_cancelled()
         return self._inline.send_ahead(runner(self._ahead_pool, unit, args))
 
-    def settle(self) -> None:
-        """Finish what was sent ahead (inline store; elsewhere there is nothing to finish)."""
-        if self._inline is not None:
-            self._inline.settle()
-
     async def run_without_transaction(self, unit: Unit, *args: Any) -> Any:
         """Run `unit(conn, *args)` on one connection (for COPY streams, advisory locks)."""
         return await self._cross(_on_connection, unit, args)
@@ -295,7 +290,12 @@ class _InlineLoop:
     asyncio's public `run_until_complete` refuses to run while trio-asyncio reports a running
     loop (it patches `get_running_loop` to read its `current_loop` context variable), so we set
     that variable to our loop for the crossing and turn the loop by `_run_once`, what
-    `run_forever` does in its loop."""
+    `run_forever` does in its loop.
+
+    One crossing may be *ahead* (`Store.send_ahead`): started on a connection of its own and
+    left on the loop; `_AheadPoller` turns the loop for it between trio's scheduler passes when
+    PostgreSQL has answered, and `settle` (called first by every crossing, and by `Ahead.result`)
+    turns it until it is done."""
 
     def __init__(self):
         self.loop = asyncio.SelectorEventLoop()
@@ -416,6 +416,7 @@ async def _inline_store(cls, url: str, min_size: int, max_size: int,
                          "virtual time (trio.testing.MockClock) only")
     inline = _InlineLoop()
     try:
+        # One connection per lane, whatever min_size/max_size say: see `_InlinePool`.
         pool, ahead_pool = _InlinePool(url, server_settings), _InlinePool(url, server_settings)
         try:
             yield cls(pool, url, inline, ahead_pool)
