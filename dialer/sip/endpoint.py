@@ -127,7 +127,6 @@ class Call:
         self._waiters: list[tuple[tuple[str, ...], trio.Event]] = []
         # outbound
         self._ack: Request | None = None
-        self._invite_tx: ClientInviteTransaction | None = None
         self._auth: DigestClient | None = None
         self._cancel_when_provisional = False
         # inbound
@@ -774,9 +773,8 @@ class Endpoint:
                       f"transport error ({call.transport.name})", by="timeout")
 
         call.invite = invite
-        entry = await self._start_client(invite, call.peer, call.transport, on_response,
-                                         on_timeout, on_transport_error)
-        call._invite_tx = entry.tx
+        await self._start_client(invite, call.peer, call.transport, on_response, on_timeout,
+                                 on_transport_error)
 
     async def _invite_response(self, call: Call, response: Response) -> None:
         status = response.status
