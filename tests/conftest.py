@@ -110,8 +110,12 @@ async def store(database_url):
 
 @pytest.fixture
 async def inline_store(database_url, autojump_clock):
-    """The store as virtual days use it (`Store.open(inline=True)`): MockClock only."""
-    async with Store.open(database_url, inline=True) as s:
+    """The store as virtual days use it (`Store.open(inline=True)`): MockClock only. With the
+    session settings `dialer loadtest` gives its throwaway database (`dialer/cli/loadtest.py`):
+    commits that do not wait for the disk (a day commits tens of thousands of times; on a server
+    with slow fsync that was most of the test's time) and generic plans."""
+    settings = {"synchronous_commit": "off", "plan_cache_mode": "force_generic_plan"}
+    async with Store.open(database_url, inline=True, server_settings=settings) as s:
         yield s
 
 
