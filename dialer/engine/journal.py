@@ -127,31 +127,30 @@ class CallJournal:
                 batch, self._pending = self._pending[:self._max_batch], self._pending[self._max_batch:]
                 if self._later and not self._pending:     # after every ending queued before them
                     later, self._later = self._later, []
-                    if self._sends_ahead:
-                        await self._send_ahead("later", batch, self._endings_and_later, batch, later)
-                        continue
-                    self._later_done(await self._timed(self._endings_and_later, batch, later), batch)
-                elif self._sends_ahead:
-                    await self._send_ahead("plain", batch, self._finish_unit, batch)
+                    kind, unit, args = "later", self._endings_and_later, (batch, later)
                 else:
-                    self._finished(batch, await self._timed(self._finish_unit, batch))
+                    kind, unit, args = "plain", self._finish_unit, (batch,)
+                if self._sends_ahead:
+                    self._settle_ahead()
+                    self._ahead = (kind, batch, await self.store.send_ahead(unit, *args))
+                    self.crossings += 1
+                else:
+                    self._account(kind, batch, await self._timed(unit, *args))
             if settle or self._hurry.is_set():
                 self._settle_ahead()
             self._due = False
             if self._ahead is None:
                 self._idle.set()
 
-    def _later_done(self, outcome, batch: list) -> None:
-        results, failures = outcome
-        self.later_failed += len(failures)
-        for unit, exc in failures:
-            log.warning("journal: %s failed: %r", getattr(unit, "__name__", unit), exc)
-        self._finished(batch, results)
-
-    async def _send_ahead(self, kind: str, batch: list, unit, *args) -> None:
-        self._settle_ahead()
-        self._ahead = (kind, batch, await self.store.send_ahead(unit, *args))
-        self.crossings += 1
+    def _account(self, kind: str, batch: list, outcome) -> None:
+        """What a flush stored: a "plain" one the finish unit's results, a "later" one
+        `_endings_and_later`'s (results, failures of the units behind them)."""
+        if kind == "later":
+            outcome, failures = outcome
+            self.later_failed += len(failures)
+            for unit, exc in failures:
+                log.warning("journal: %s failed: %r", getattr(unit, "__name__", unit), exc)
+        self._finished(batch, outcome)
 
     def _settle_ahead(self) -> None:
         """Finish the flush sent ahead, if any, and account for it (in queue order)."""
@@ -159,11 +158,8 @@ class CallJournal:
             return
         kind, batch, ahead = self._ahead
         self._ahead = None
-        outcome = ahead.result()          # a failed flush raises here, as it would have in flush()
-        if kind == "later":
-            self._later_done(outcome, batch)
-        else:
-            self._finished(batch, outcome)
+        # A failed flush raises here, as it would have in flush().
+        self._account(kind, batch, ahead.result())
 
     async def _endings_and_later(self, conn, batch: list, later: list):
         results = await self._finish_unit(conn, batch) if batch else []
@@ -213,19 +209,15 @@ class CallJournal:
             ride = _Ride(self)
             # Only endings that have waited their interval: a ride costs statements (the endings'
             # own, a savepoint), so they ride in batches as big as the flusher's.
-            if self._due and (self._pending or self._later) and len(self._pending) <= self._max_batch \
-                    and not self._sends_ahead:
+            if self._due and (self._pending or self._later) and len(self._pending) <= self._max_batch:
                 ride.batch, self._pending = self._pending, []
                 ride.later, self._later = self._later, []
             try:
                 yield ride
             finally:
                 if ride.stored:
-                    self._finished(ride.batch, ride.results)
+                    self._account("later", ride.batch, (ride.results, ride.failures))
                     self.rides += 1
-                    self.later_failed += len(ride.failures)
-                    for unit, exc in ride.failures:
-                        log.warning("journal: %s failed: %r", getattr(unit, "__name__", unit), exc)
                 else:                                # not stored: back to the front of the queue
                     self._pending[:0] = ride.batch
                     self._later[:0] = ride.later
