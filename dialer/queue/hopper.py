@@ -158,9 +158,8 @@ class Hopper:
                 elif plan and self._send_ahead:
                     # The launch crosses alone and its calls go; the top-up claim is sent ahead and
                     # absorbed by whatever reads the buffers next (`_settle_top_up`).
-                    ok = await self.store.run_statements(_start_only, recheck_args, picked, start)
-                    ahead = await self.store.send_ahead(sql.claim, *plan[1:], transaction=False)
-                    self._top_up = (plan[0], now, ahead, [])
+                    ok, _ = await self.store.run_statements(_claim_and_start, recheck_args, None, picked, start)
+                    await self._send_claim_ahead(plan, now)
                     plan = None
                 else:
                     ok, got = await self.store.run_statements(_claim_and_start, recheck_args,
@@ -178,12 +177,9 @@ class Hopper:
             self.stats["taken"] += len(taken)
             return taken
 
-    async def _send_top_up_ahead(self, now: dt.datetime) -> None:
-        """`_refill(now, 0)`, with the claim sent ahead (absorbed by whatever reads the buffers
-        next, as the launch's top-up is)."""
-        plan = self._plan(now, 0)
-        if plan:
-            self._top_up = (plan[0], now, await self.store.send_ahead(sql.claim, *plan[1:], transaction=False), [])
+    async def _send_claim_ahead(self, plan: tuple, now: dt.datetime) -> None:
+        """Send `plan`'s claim ahead (`store.send_ahead`): `_settle_top_up` absorbs it."""
+        self._top_up = (plan[0], now, await self.store.send_ahead(sql.claim, *plan[1:], transaction=False), [])
 
     def _settle_top_up(self) -> None:
         """Absorb the top-up claim sent ahead by the last take, and then the rewinds that take
@@ -253,10 +249,7 @@ class Hopper:
                 await self._ensure_setup(now)
                 await self._renew_if_due(now)
                 if self._setup["campaign"]["active"]:
-                    if self._send_ahead:
-                        await self._send_top_up_ahead(now)
-                    else:
-                        await self._refill(now, 0)
+                    await self._refill(now, 0, ahead=self._send_ahead)
             await trio.sleep(period)
 
     def invalidate(self) -> None:
@@ -327,9 +320,13 @@ class Hopper:
         return any(len(self._buffers.get(lid, ())) < math.ceil(need_now * weights[lid] / total) + 2
                    for lid in lists)
 
-    async def _refill(self, now: dt.datetime, need_now: int) -> None:
+    async def _refill(self, now: dt.datetime, need_now: int, *, ahead: bool = False) -> None:
+        """Claim what `_plan` says; with `ahead`, send the claim ahead (`_send_claim_ahead`)
+        instead of waiting for it (the maintenance loop's top-up: nobody waits on it)."""
         plan = self._plan(now, need_now)
-        if plan:
+        if plan and ahead:
+            await self._send_claim_ahead(plan, now)
+        elif plan:
             got = await self.store.run(sql.claim, *plan[1:])
             self._absorb(plan[0], got, now)
 
@@ -509,10 +506,6 @@ class Hopper:
         for lid, buf in self._buffers.items():
             self._buffers[lid] = collections.deque(lead for lead in buf if lead.id in kept)
         self.stats["lost_leases"] += len(held) - len(kept)
-
-
-async def _start_only(conn, recheck_args: tuple, picked: list, start):
-    return await start(conn, recheck_args, picked)
 
 
 async def _claim_and_start(conn, recheck_args: tuple, claim_args: tuple | None, picked: list, start):
