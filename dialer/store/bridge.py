@@ -305,24 +305,17 @@ class _InlineLoop:
 
     def run(self, awaitable: Awaitable[Any]) -> Any:
         self.settle()       # what was sent ahead reaches the database first: crossings stay in order
-        token = trio_asyncio.current_loop.set(self.loop)
-        try:
+        with self._current():
             task = asyncio.ensure_future(awaitable, loop=self.loop)
-            while not task.done():
-                self.loop._run_once()
+            self._turn_until_done(task)
             return task.result()
-        finally:
-            trio_asyncio.current_loop.reset(token)
 
     def send_ahead(self, awaitable: Awaitable[Any]) -> "Ahead":
         """Start a crossing without waiting for it: see `Store.send_ahead`."""
         self.settle()
-        token = trio_asyncio.current_loop.set(self.loop)
-        try:
+        with self._current():
             task = asyncio.ensure_future(awaitable, loop=self.loop)
             self._turn_ready()          # until it waits for PostgreSQL: its first statement is sent
-        finally:
-            trio_asyncio.current_loop.reset(token)
         ahead = Ahead(self, task)
         if not task.done():
             self._ahead = ahead
@@ -339,29 +332,32 @@ class _InlineLoop:
         if self._polling:
             trio.lowlevel.remove_instrument(self._poller)
             self._polling = False
-        token = trio_asyncio.current_loop.set(self.loop)
-        try:
-            while not ahead._task.done():
-                self.loop._run_once()
-        finally:
-            trio_asyncio.current_loop.reset(token)
+        with self._current():
+            self._turn_until_done(ahead._task)
 
     def poll(self) -> None:
         """Move the crossing sent ahead on without waiting: take what PostgreSQL has answered
         and send its next statement. Called between trio's scheduler passes."""
-        if self._ahead is None or not self._ready_to_read(0):
-            return       # (most passes: a look at the loop's epoll, ~1 us, instead of a turn of it)
+        # Most passes end here, with a look at the loop's epoll (~1 us, level-triggered)
+        # instead of a turn of the loop.
+        if self._ahead is None or not self.loop._selector._selector.poll(0):
+            return
+        with self._current():
+            self.loop.call_soon(_nothing)    # so the loop's select does not block
+            self._turn_ready()
+
+    @contextlib.contextmanager
+    def _current(self):
+        """asyncio (and asyncpg) see our loop as the running one: see the class docstring."""
         token = trio_asyncio.current_loop.set(self.loop)
         try:
-            self.loop.call_soon(_nothing)    # so the loop's select does not block
-            self.loop._run_once()
-            self._turn_ready()
+            yield
         finally:
             trio_asyncio.current_loop.reset(token)
 
-    def _ready_to_read(self, timeout: float) -> bool:
-        """Has the loop's selector anything to hand over (the raw epoll, level-triggered)?"""
-        return bool(self.loop._selector._selector.poll(timeout))
+    def _turn_until_done(self, task) -> None:
+        while not task.done():
+            self.loop._run_once()
 
     def _turn_ready(self) -> None:
         # Run what is runnable now, without waiting for the socket (select's timeout is 0
