@@ -38,6 +38,14 @@ async def _never(conn, starts):
     raise AssertionError("no starts here")
 
 
+def _journal(store, interval: float):
+    """A journal over the scratch units, and the list its `on_finished` results go to."""
+    finished = []
+    journal = CallJournal(store, _never, _log_ends, flush_interval=interval,
+                          on_finished=lambda end, result: finished.append(result))
+    return journal, finished
+
+
 async def _rows(store):
     return [r["what"] for r in await store.fetch("SELECT what FROM journal_log ORDER BY seq")]
 
@@ -45,9 +53,7 @@ async def _rows(store):
 async def test_later_units_follow_their_endings_in_one_crossing_and_fail_alone(any_store, autojump_clock):
     store = any_store
     await _scratch(store)
-    finished = []
-    journal = CallJournal(store, _never, _log_ends, flush_interval=5.0,
-                          on_finished=lambda end, result: finished.append(result))
+    journal, finished = _journal(store, 5.0)
     async with trio.open_nursery() as nursery:
         await nursery.start(journal.run)
         journal.finish(1)
@@ -93,9 +99,7 @@ async def test_after_endings_runs_in_the_flush_crossing_and_raises_its_own_error
 
 async def test_endings_ride_a_launch_rounds_crossing_and_stay_queued_when_it_fails(store, autojump_clock):
     await _scratch(store)
-    finished = []
-    journal = CallJournal(store, _never, _log_ends, flush_interval=2.0,
-                          on_finished=lambda end, result: finished.append(result))
+    journal, finished = _journal(store, 2.0)
     async with trio.open_nursery() as nursery:
         await nursery.start(journal.run)
         journal.finish(1)
@@ -176,9 +180,7 @@ async def test_a_flush_sent_ahead_is_accounted_for_once_finished_and_in_order(in
     waits for the last one."""
     store = inline_store
     await _scratch(store)
-    finished = []
-    journal = CallJournal(store, _never, _log_ends, flush_interval=1.0,
-                          on_finished=lambda end, result: finished.append(result))
+    journal, finished = _journal(store, 1.0)
     async with trio.open_nursery() as nursery:
         await nursery.start(journal.run)
         journal.finish(1)
