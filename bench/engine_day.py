@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import resource
 import sys
 import time
@@ -53,7 +54,6 @@ ROUND_TRIPS = [0]
 def pg_cpu_seconds() -> float | None:
     """CPU seconds used so far by the embedded PostgreSQL (postmaster, its live children, and the
     children it has reaped), from /proc; None for another server (not ours to read)."""
-    import os
     data = Path(os.environ.get("DIALER_PG_DATA") or ROOT / ".dialer" / "pg")
     try:
         postmaster = int((data / "postmaster.pid").read_text().split()[0])
@@ -140,7 +140,6 @@ def main() -> None:
                         "(Store.open(send_ahead=False)) instead of sending them ahead")
     args = p.parse_args()
     if args.one_core is not None:
-        import os
         os.sched_setaffinity(0, {args.one_core})
     if not args.default_gc:
         from dialer.sip.gctune import tune_gc_for_calls

@@ -114,8 +114,9 @@ async def inline_store(database_url, autojump_clock):
     session settings `dialer loadtest` gives its throwaway database (`dialer/cli/loadtest.py`):
     commits that do not wait for the disk (a day commits tens of thousands of times; on a server
     with slow fsync that was most of the test's time) and generic plans."""
-    settings = {"synchronous_commit": "off", "plan_cache_mode": "force_generic_plan"}
-    async with Store.open(database_url, inline=True, server_settings=settings) as s:
+    from dialer.cli.loadtest import THROWAWAY_SETTINGS
+
+    async with Store.open(database_url, inline=True, server_settings=THROWAWAY_SETTINGS) as s:
         yield s
 
 

@@ -81,6 +81,14 @@ async def _run(args, profile, options):
         return await run_day(store, profile, options)
 
 
+# The throwaway database's settings. Commits need not wait for the WAL to reach the disk: every
+# transaction stays atomic (the engine's invariants are unchanged), only an OS crash could lose
+# the last few, and the day's wall time stops being the disk's fsync latency. Generic plans: in
+# a small database PostgreSQL re-planned the array statements at every run, which cost more
+# than running them (docs/ARCHITECTURE.md).
+THROWAWAY_SETTINGS = {"synchronous_commit": "off", "plan_cache_mode": "force_generic_plan"}
+
+
 @contextlib.asynccontextmanager
 async def _fresh_store(url, *, inline: bool = False, send_ahead: bool = True):
     from dialer.store import Store, migrate, open_store
@@ -88,11 +96,8 @@ async def _fresh_store(url, *, inline: bool = False, send_ahead: bool = True):
     async with open_store(url, migrated=False, max_size=2) as admin:
         name = f"dialer_loadtest_{os.getpid()}_{time.monotonic_ns() % 10**9}"
         await admin.execute(f'CREATE DATABASE "{name}"')
-        # A throwaway database: commits need not wait for the WAL to reach the disk. Every
-        # transaction stays atomic (the engine's invariants are unchanged); only an OS crash
-        # could lose the last few; the day's wall time stops being the disk's fsync latency.
-        await admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-        await admin.execute(f'ALTER DATABASE "{name}" SET plan_cache_mode = force_generic_plan')
+        for setting, value in THROWAWAY_SETTINGS.items():
+            await admin.execute(f'ALTER DATABASE "{name}" SET {setting} = {value}')
         fresh = urllib.parse.urlunsplit(urllib.parse.urlsplit(admin.url)._replace(path="/" + name))
         try:
             # In virtual time the day's store runs its crossings inline (Store.open(inline=...)).
