@@ -98,8 +98,8 @@ class Call:
         # (a connection to `peer`, opened on demand and shared with other calls).
         self.transport = transport or endpoint.transport
         self.state = INCOMING if direction == "inbound" else CALLING
-        self.progress: list[tuple[float, str]] = [(trio.current_time(), self.state)]
-        self.started_at = trio.current_time()
+        self.started_at = now = trio.current_time()
+        self.progress: list[tuple[float, str]] = [(now, self.state)]
         self.answered_at: float | None = None
         self.ended_at: float | None = None
         self.outcome: str | None = None
@@ -916,16 +916,23 @@ class Endpoint:
     async def _receive_loop(self) -> None:
         transport = self.transport
         timers = self._timers
+        lingers = timers.lingers  # looked at before each message: most find none due
+        handle = self._handle
         while True:
             message, address = await transport.receive()  # waits; a checkpoint
             # Linger timers may fire late, but never after a message that could meet their
             # transaction.
-            await timers.fire_lingers_due(self._timer_error)
-            await self._handle(message, address)
+            if lingers and lingers[0][0] < trio.current_time():
+                await timers.fire_lingers_due(self._timer_error)
+            await handle(message, address)
             # Every datagram already waiting is taken in this wake-up, but at most
             # RECEIVE_SLICE before the next `receive()` lets the timers and calls run.
             # Nothing is read ahead: a datagram is read only when it is handled next.
-            await self._receive_queued(RECEIVE_SLICE - 1)
+            # (Usually none is waiting: that is found out here, without another coroutine.)
+            got = transport.receive_nowait()
+            if got is not None:
+                await handle(*got)
+                await self._receive_queued(RECEIVE_SLICE - 2)
             # The usual moment timers become moot (an answer stops Timer A): drop them
             # now rather than wake for them.
             timers.settle()
@@ -949,7 +956,12 @@ class Endpoint:
         first fire the linger timers due (`TimerQueue.fire_lingers_due`), once per instant."""
         try:
             if isinstance(message, Response):
-                await self._on_response(message)
+                # (`_on_response` inline: half of all messages, one coroutine less each)
+                entry = self._clients.get((message.branch or "", message.cseq_method))
+                if entry is None:
+                    self.stats["dropped"] += 1
+                else:
+                    await self._client_events(entry, entry.tx.receive_response(message))
             elif isinstance(message, Request):
                 await self._on_request(message, address, transport or self.transport)
             else:
@@ -960,13 +972,6 @@ class Endpoint:
         except Exception:  # the peer must never crash the endpoint
             self.stats["internal_errors"] += 1
             log.exception("SIP message handling failed")
-
-    async def _on_response(self, response: Response) -> None:
-        entry = self._clients.get((response.branch or "", response.cseq_method))
-        if entry is None:
-            self.stats["dropped"] += 1
-            return
-        await self._client_events(entry, entry.tx.receive_response(response))
 
     async def _on_request(self, request: Request, address: Address, transport) -> None:
         method = request.method

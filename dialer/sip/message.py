@@ -631,6 +631,12 @@ REASONS = {
 }
 
 
+# The request's header lines a response copies (§8.2.6.2), and those its matching fields
+# come from (an extra header naming one of these means the response is read back).
+_COPIED_TO_RESPONSE = frozenset({"Via", "From", "Call-ID", "CSeq"})
+_MATCHING_HEADERS = frozenset({"Via", "From", "Call-ID", "CSeq", "To"})
+
+
 def make_response(request: Request, status: int, reason: str = "", *, to_tag: str | None = None,
                   headers: list[tuple[str, str]] | None = None, body: bytes = b"") -> Response:
     """A response to `request` (RFC 3261 §8.2.6): Via, From, Call-ID, CSeq copied; To gets
@@ -639,21 +645,28 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     items = h._items
     new_tag = None
     has_call_id = False
-    for name, value in request.headers:
-        if name in ("Via", "From", "Call-ID", "CSeq") or (
-                name == "Record-Route" and 100 < status < 300):
-            items.append((name, value))
-            has_call_id = has_call_id or name == "Call-ID"
+    dialog_creating = 100 < status < 300
+    for item in request.headers._items:
+        name = item[0]
+        if name in _COPIED_TO_RESPONSE:
+            items.append(item)
+            if name == "Call-ID":
+                has_call_id = True
         elif name == "To":
             if to_tag and request.to_tag is None:
-                value = f"{value};tag={to_tag}"
+                item = (name, f"{item[1]};tag={to_tag}")
                 new_tag = to_tag
-            items.append((name, value))
+            items.append(item)
+        elif name == "Record-Route" and dialog_creating:
+            items.append(item)
+    names_matching_field = False
     for name, value in headers or ():
-        h.add(name, value)
+        name = _CANONICAL_CACHE.get(name) or canonical_name(name)
+        items.append((name, value))
+        if name in _MATCHING_HEADERS:
+            names_matching_field = True
     response = Response(status, reason, h, body, index=False)
-    if has_call_id and not (headers and any(
-            canonical_name(name) in ("Via", "From", "Call-ID", "CSeq", "To") for name, _ in headers)):
+    if has_call_id and not names_matching_field:
         # The matching fields are the request's (same Via, From, Call-ID, CSeq lines; To
         # with the new tag): copy them instead of reading them again.
         response.call_id, response.cseq, response.cseq_method = (
