@@ -40,9 +40,9 @@ from dialer.net import Address, Network
 from . import outcome as outcomes
 from .auth import DigestClient
 from .dialog import Dialog, DialogError, new_call_id, new_tag
-from .message import (Headers, Request, Response, SipParseError, make_response, parse_name_addr,
-                      plain_uri_text)
-from .sdp import SdpError, make_offer
+from .message import (MATCHING_HEADERS, Headers, Request, Response, SipParseError, canonical_name,
+                      make_response, parse_name_addr, plain_uri_text)
+from .sdp import SdpError, offer_bytes
 from .tcp import NoTcp, TcpTransport
 from .timers import TimerQueue
 from .transaction import (DEFAULT_TIMERS, LINGER_TIMERS, ClientInviteTransaction,
@@ -726,15 +726,18 @@ class Endpoint:
             h.add("Allow", ALLOW)
             if caller:
                 h.add("P-Asserted-Identity", f"<sip:{caller}@{self.host}>")
+            names_matching_field = False
             for name, value in headers:
                 h.add(name, value)
+                if canonical_name(name) in MATCHING_HEADERS:
+                    names_matching_field = True
             if sdp is None:
-                sdp = make_offer(*self.media_address).to_bytes()
+                sdp = offer_bytes(*self.media_address)
             call.local_sdp = sdp
             if sdp:
                 h.add("Content-Type", "application/sdp")
                 invite.body = sdp
-            if headers:  # they could name a matching field: read them back
+            if names_matching_field:  # e.g. a Call-ID of the caller's: read them back
                 invite._index(full=False)
             creds = credentials or trunk.credentials
             call._auth = DigestClient(*creds) if creds else None

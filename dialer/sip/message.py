@@ -634,7 +634,7 @@ REASONS = {
 # The request's header lines a response copies (§8.2.6.2), and those its matching fields
 # come from (an extra header naming one of these means the response is read back).
 _COPIED_TO_RESPONSE = frozenset({"Via", "From", "Call-ID", "CSeq"})
-_MATCHING_HEADERS = frozenset({"Via", "From", "Call-ID", "CSeq", "To"})
+MATCHING_HEADERS = frozenset({"Via", "From", "Call-ID", "CSeq", "To"})
 
 
 def make_response(request: Request, status: int, reason: str = "", *, to_tag: str | None = None,
@@ -663,7 +663,7 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     for name, value in headers or ():
         name = _CANONICAL_CACHE.get(name) or canonical_name(name)
         items.append((name, value))
-        if name in _MATCHING_HEADERS:
+        if name in MATCHING_HEADERS:
             names_matching_field = True
     response = Response(status, reason, h, body, index=False)
     if has_call_id and not names_matching_field:

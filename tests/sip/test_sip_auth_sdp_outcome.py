@@ -3,7 +3,8 @@ import pytest
 from dialer.sip import outcome
 from dialer.sip.auth import AuthError, DigestClient, DigestServer, digest_response, read_challenge
 from dialer.sip.message import Request, make_response, parse_message
-from dialer.sip.sdp import (CodecMismatch, answer_offer, hold_offer, make_offer, parse_sdp)
+from dialer.sip.sdp import (CodecMismatch, answer_offer, hold_offer, make_offer, offer_bytes,
+                            parse_sdp)
 from sip_samples import INVITE
 
 
@@ -109,3 +110,14 @@ def test_outcome_mapping(status, expected, next_trunk):
 def test_transport_timeout_is_a_trunk_failure():
     assert outcome.outcome_for(408, transport_timeout=True) == "failed"
     assert outcome.try_next_trunk(408, transport_timeout=True)
+
+
+@pytest.mark.parametrize("address, port", [("127.0.0.1", 10000), ("10.1.2.3", 4000)])
+def test_the_cached_offer_text_is_the_offer_made_afresh(address, port):
+    offers = [offer_bytes(address, port) for _ in range(3)]
+    ids = [parse_sdp(offer).session_id for offer in offers]
+    assert len(set(ids)) == 3                      # a fresh session id each time
+    for offer, session_id in zip(offers, ids):
+        fresh = make_offer(address, port)
+        fresh.session_id = session_id
+        assert offer == fresh.to_bytes()
