@@ -180,7 +180,9 @@ class MemorySocket:
         self._heap: list[tuple[float, int, bytes, Address, object]] = []
         self.carries_messages = network.carry_messages
         self.check_carried = network.check_carried
-        self._lot = trio.lowlevel.ParkingLot()
+        # Receivers parked until a datagram comes (or close), woken in the order they parked,
+        # as a trio ParkingLot would, without its bookkeeping (a wake-up per datagram).
+        self._parked: list = []
         # The cancel scopes of receivers waiting for the head of the queue to be due.
         # A datagram that becomes the new head moves their deadline instead of waking
         # them to re-arm it: in a virtual day a receiver wakes once per delivery instant.
@@ -231,7 +233,7 @@ class MemorySocket:
                 # after all (a link given latency meanwhile), it wakes us to re-arm.
                 self._bare += 1
                 try:
-                    await self._lot.park()
+                    await self._park()
                 finally:
                     self._bare -= 1
                 yielded = True
@@ -241,7 +243,7 @@ class MemorySocket:
             with trio.CancelScope(deadline=deadline) as scope:
                 self._waiting.append(scope)
                 try:
-                    await self._lot.park()
+                    await self._park()
                 finally:
                     self._waiting.remove(scope)
             yielded = True
@@ -272,7 +274,7 @@ class MemorySocket:
                 # Cancelled exception raised in and caught by their cancel scope, which
                 # costs more than the whole wake-up otherwise does. (Receivers parked
                 # without a deadline are woken for any datagram: to take it, or re-arm.)
-                self._lot.unpark_all()
+                self._unpark_all()
                 return
             for scope in self._waiting:
                 if deliver_at < scope.deadline:
@@ -283,7 +285,25 @@ class MemorySocket:
             self._closed = True
             self._heap.clear()
             self._network._unbind(self)
-            self._lot.unpark_all()
+            self._unpark_all()
+
+    async def _park(self) -> None:
+        task = trio.lowlevel.current_task()
+        parked = self._parked
+        parked.append(task)
+
+        def abort(_raise_cancel) -> trio.lowlevel.Abort:
+            parked.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def _unpark_all(self) -> None:
+        parked = self._parked
+        if parked:
+            self._parked = []
+            for task in parked:
+                trio.lowlevel.reschedule(task)
 
     def __repr__(self) -> str:
         return f"<MemorySocket {self.local_address[0]}:{self.local_address[1]}>"
