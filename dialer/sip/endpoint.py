@@ -583,6 +583,10 @@ class Endpoint:
                         entry.done.set()
                 if entry.on_response is not None:
                     await entry.on_response(event.response)
+            elif isinstance(event, Terminated):   # (before the rare ones: every transaction ends)
+                key = (entry.tx.branch, entry.tx.request.method)
+                if self._clients.get(key) is entry:
+                    del self._clients[key]
             elif isinstance(event, TimedOut):
                 if entry.done is not None:
                     entry.done.set()
@@ -593,10 +597,6 @@ class Endpoint:
                     entry.done.set()
                 if entry.on_transport_error is not None:
                     await entry.on_transport_error()
-            elif isinstance(event, Terminated):
-                key = (entry.tx.branch, entry.tx.request.method)
-                if self._clients.get(key) is entry:
-                    del self._clients[key]
 
     async def _connection_lost(self, address: Address) -> None:
         """A TCP connection broke or was closed: the transactions that went over it end
