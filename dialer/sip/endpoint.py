@@ -354,6 +354,11 @@ def _cancel_guard_needed(call: Call) -> bool:
     return call.state not in (ANSWERED, ENDED)
 
 
+# Each retransmission timer and the give-up timer chained behind it (`Endpoint._start_timer`).
+RETRANSMIT_TIMERS = {"A": "B", "E": "F", "G": "H"}
+GIVE_UP_TIMERS = frozenset(RETRANSMIT_TIMERS.values())
+
+
 def _tx_timer_needed(arg) -> bool:
     entry, name = arg
     return entry.tx.wants_timer(name)
@@ -363,7 +368,7 @@ class _ClientEntry:
     """A client transaction with its destination and its owner's callbacks."""
 
     __slots__ = ("tx", "address", "transport", "on_response", "on_timeout", "on_transport_error",
-                 "done", "final")
+                 "done", "final", "retransmitting", "give_up")
 
     def __init__(self, tx, address, transport, on_response=None, on_timeout=None,
                  on_transport_error=None):
@@ -375,16 +380,20 @@ class _ClientEntry:
         self.on_transport_error = on_transport_error
         self.done: trio.Event | None = None
         self.final: Response | None = None
+        self.retransmitting = False         # a retransmission timer was started (UDP)
+        self.give_up: float | None = None   # the give-up timer's deadline, held back
 
 
 class _ServerEntry:
-    __slots__ = ("tx", "address", "transport", "call")
+    __slots__ = ("tx", "address", "transport", "call", "retransmitting", "give_up")
 
     def __init__(self, tx, address, transport, call=None):
         self.tx = tx
         self.address = address
         self.transport = transport    # responses go back the way the request came (§18.2.2)
         self.call = call
+        self.retransmitting = False   # as for _ClientEntry: Timer G started, H held back
+        self.give_up: float | None = None
 
 
 Handler = Callable[[Call], Awaitable[None]]
@@ -539,11 +548,33 @@ class Endpoint:
 
     def _start_timer(self, event: StartTimer, fn: Callable[[Any], Awaitable[None]], entry) -> None:
         """A transaction's timer: a linger timer may fire late, the others are dropped
-        once the transaction no longer wants them."""
-        if event.name in LINGER_TIMERS:
-            self._timers.schedule_linger(event.delay, fn, (entry, event.name))
-        else:
-            self._timers.schedule(event.delay, fn, (entry, event.name), _tx_timer_needed)
+        once the transaction no longer wants them.
+
+        A give-up timer (B, F, H) started beside its retransmission timer (A, E, G: UDP) is
+        held back on the entry and put in the heap only when the retransmissions reach its
+        deadline: the two apply in exactly the same states, so it fires when it would
+        have, and the usual transaction, answered before its first retransmission, never
+        puts it in the heap (nor drops it from there unfired)."""
+        name = event.name
+        if name in LINGER_TIMERS:
+            self._timers.schedule_linger(event.delay, fn, (entry, name))
+            return
+        deadline = trio.current_time() + event.delay
+        if name in GIVE_UP_TIMERS:
+            if entry.retransmitting:
+                entry.give_up = deadline
+                return
+        elif name in RETRANSMIT_TIMERS:
+            entry.retransmitting = True
+            give_up = entry.give_up
+            if give_up is not None and deadline >= give_up:
+                # The give-up timer comes first (or with it, and first: it was started
+                # first), ends the transaction and with it the retransmissions.
+                entry.give_up = None
+                self._timers.schedule_at(give_up, fn, (entry, RETRANSMIT_TIMERS[name]),
+                                         _tx_timer_needed)
+                return
+        self._timers.schedule_at(deadline, fn, (entry, name), _tx_timer_needed)
 
     def _timer_error(self) -> None:
         self.stats["internal_errors"] += 1

@@ -52,7 +52,11 @@ class TimerQueue:
     def schedule(self, delay: float, fn: TimerFn, arg: Any,
                  needed: Callable[[Any], bool] | None = None) -> None:
         """Call `await fn(arg)` in `delay` seconds (unless `needed(arg)` is False by then)."""
-        deadline = trio.current_time() + delay
+        self.schedule_at(trio.current_time() + delay, fn, arg, needed)
+
+    def schedule_at(self, deadline: float, fn: TimerFn, arg: Any,
+                    needed: Callable[[Any], bool] | None = None) -> None:
+        """`schedule`, at a deadline (trio time) rather than after a delay."""
         heapq.heappush(self._heap, (deadline, next(self._seq), fn, arg, needed))
         sleep = self._sleep
         if sleep is not None and deadline < sleep.deadline:
