@@ -94,3 +94,32 @@ def test_tokens_are_hex_and_do_not_repeat():
     tokens = [token_hex(8) for _ in range(5000)]   # several 4 KB blocks
     assert all(len(t) == 16 and int(t, 16) >= 0 for t in tokens)
     assert len(set(tokens)) == len(tokens)
+
+
+async def test_the_timer_sleep_returns_at_its_deadline_and_still_obeys_outer_cancellation(
+        autojump_clock):
+    from dialer.sip.timers import _sleep_in
+
+    # Its own deadline (or its own cancel()) ends it with a plain return...
+    start = trio.current_time()
+    with trio.CancelScope(deadline=start + 3) as scope:
+        await _sleep_in(scope)
+        returned = True
+    assert returned and trio.current_time() == start + 3
+    async with trio.open_nursery() as nursery:
+        with trio.CancelScope() as scope:
+            nursery.start_soon(lambda: _cancel_later(scope))
+            await _sleep_in(scope)
+            returned_again = True
+    assert returned_again
+    # ... while an outer scope's cancellation raises Cancelled, as any sleep would.
+    with trio.move_on_after(1) as outer:
+        with trio.CancelScope(deadline=trio.current_time() + 5) as scope:
+            await _sleep_in(scope)
+        pytest.fail("the outer cancellation did not reach the sleep")
+    assert outer.cancelled_caught
+
+
+async def _cancel_later(scope):
+    await trio.sleep(1)
+    scope.cancel()
