@@ -546,7 +546,8 @@ class Endpoint:
         but a send: it holds up every timer of the endpoint while it runs."""
         self._timers.schedule(delay, fn, arg, needed)
 
-    def _start_timer(self, event: StartTimer, fn: Callable[[Any], Awaitable[None]], entry) -> None:
+    def _start_timer(self, event: StartTimer, fn: Callable[[Any], Awaitable[None]], entry,
+                     linger_over: Callable[[Any], None]) -> None:
         """A transaction's timer: a linger timer may fire late, the others are dropped
         once the transaction no longer wants them.
 
@@ -557,7 +558,7 @@ class Endpoint:
         puts it in the heap (nor drops it from there unfired)."""
         name = event.name
         if name in LINGER_TIMERS:
-            self._timers.schedule_linger(event.delay, fn, (entry, name))
+            self._timers.schedule_linger(event.delay, linger_over, (entry, name))
             return
         deadline = trio.current_time() + event.delay
         if name in GIVE_UP_TIMERS:
@@ -606,7 +607,7 @@ class Endpoint:
                 if not await entry.transport.send(event.message, entry.address):
                     await self._client_events(entry, entry.tx.transport_failed())
             elif isinstance(event, StartTimer):
-                self._start_timer(event, self._client_timer, entry)
+                self._start_timer(event, self._client_timer, entry, self._client_linger_over)
             elif isinstance(event, Deliver):
                 if event.response.status >= 200:
                     entry.final = event.response
@@ -615,9 +616,7 @@ class Endpoint:
                 if entry.on_response is not None:
                     await entry.on_response(event.response)
             elif isinstance(event, Terminated):   # (before the rare ones: every transaction ends)
-                key = (entry.tx.branch, entry.tx.request.method)
-                if self._clients.get(key) is entry:
-                    del self._clients[key]
+                self._forget_client(entry)
             elif isinstance(event, TimedOut):
                 if entry.done is not None:
                     entry.done.set()
@@ -642,6 +641,30 @@ class Endpoint:
     async def _client_timer(self, arg) -> None:
         entry, name = arg
         await self._client_events(entry, entry.tx.timer_fired(name))
+
+    # A linger timer's only event is Terminated (`LINGER_TIMERS`): it is acted on here, in a
+    # plain call (the timer queue calls linger functions synchronously).
+
+    def _client_linger_over(self, arg) -> None:
+        entry, name = arg
+        if entry.tx.timer_fired(name):
+            self._forget_client(entry)
+
+    def _server_linger_over(self, arg) -> None:
+        entry, name = arg
+        if entry.tx.timer_fired(name):
+            self._forget_server(entry)
+
+    def _forget_client(self, entry: _ClientEntry) -> None:
+        key = (entry.tx.branch, entry.tx.request.method)
+        if self._clients.get(key) is entry:
+            del self._clients[key]
+
+    def _forget_server(self, entry: _ServerEntry) -> None:
+        key = (entry.tx.branch or "", entry.tx.request.method)
+        if self._servers.get(key) is entry:
+            del self._servers[key]
+        entry.call = None  # no cycle with call._server_tx once the transaction is over
 
     async def _request(self, request: Request, address: Address,
                        transport=None) -> Response | None:
@@ -957,7 +980,7 @@ class Endpoint:
             # Linger timers may fire late, but never after a message that could meet their
             # transaction.
             if lingers and lingers[0][0] < trio.current_time():
-                await timers.fire_lingers_due(self._timer_error)
+                timers.fire_lingers_due(self._timer_error)
             await handle(message, address)
             # Every datagram already waiting is taken in this wake-up, but at most
             # RECEIVE_SLICE before the next `receive()` lets the timers and calls run.
@@ -973,7 +996,7 @@ class Endpoint:
 
     async def _handle_stream(self, message, address: Address, transport) -> None:
         """One message from a stream (TCP) connection."""
-        await self._timers.fire_lingers_due(self._timer_error)
+        self._timers.fire_lingers_due(self._timer_error)
         await self._handle(message, address, transport)
 
     async def _receive_queued(self, limit: int) -> None:
@@ -1066,12 +1089,9 @@ class Endpoint:
             if isinstance(event, Send):
                 await entry.transport.send(event.message, entry.address)
             elif isinstance(event, StartTimer):
-                self._start_timer(event, self._server_timer, entry)
+                self._start_timer(event, self._server_timer, entry, self._server_linger_over)
             elif isinstance(event, Terminated):
-                key = (entry.tx.branch or "", entry.tx.request.method)
-                if self._servers.get(key) is entry:
-                    del self._servers[key]
-                entry.call = None  # no cycle with call._server_tx once the transaction is over
+                self._forget_server(entry)
             elif isinstance(event, TimedOut) and entry.call is not None:
                 pass  # no ACK for our non-2xx final response: the call already ended
 
