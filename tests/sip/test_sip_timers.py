@@ -123,3 +123,18 @@ async def test_the_timer_sleep_returns_at_its_deadline_and_still_obeys_outer_can
 async def _cancel_later(scope):
     await trio.sleep(1)
     scope.cancel()
+
+
+async def test_lingers_of_different_delays_fire_in_deadline_then_start_order(autojump_clock):
+    queue, fired = TimerQueue(), []
+    for delay, name in [(32, "a32"), (5, "b5"), (32, "c32"), (0, "d0"), (5, "e5")]:
+        queue.schedule_linger(delay, fired.append, name)
+        await trio.sleep(1)                          # started a second apart
+    await trio.sleep(5)                              # t = 10: d0, b5 and e5 are due
+    queue.fire_lingers_due(lambda: None)
+    assert fired == ["d0", "b5", "e5"]               # deadlines 3, 6, 9
+    assert len(queue) == 2
+    queue.schedule_linger(22, fired.append, "f22")   # deadline 32, like a32, started later
+    await trio.sleep(30)
+    queue.fire_lingers_due(lambda: None)
+    assert fired[3:] == ["a32", "f22", "c32"] and len(queue) == 0
