@@ -28,7 +28,7 @@ import trio
 from dialer.net import Network
 from dialer.sip.auth import DigestServer, parse_auth_params
 from dialer.sip.endpoint import ANSWERED, ENDED, Call, open_endpoint
-from dialer.sip.sdp import SdpError, answer_offer, make_offer, parse_sdp
+from dialer.sip.sdp import SdpError, answer_bytes, make_offer
 from dialer.sip.transaction import DEFAULT_TIMERS, TimerValues
 
 from .population import CallPlan, Population
@@ -251,7 +251,7 @@ class Carrier:
         if not call.remote_sdp:  # late offer: we offer in the 200, the ACK answers
             return make_offer(*address).to_bytes()
         try:
-            return answer_offer(parse_sdp(call.remote_sdp), *address).to_bytes()
+            return answer_bytes(call.remote_sdp, *address)
         except SdpError:
             return None
 

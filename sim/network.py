@@ -10,6 +10,15 @@ seed and of the order in which tasks send.
 
 Why datagrams are dropped at send time: the network decides a datagram's fate
 once, as a real link would, so a retransmission is a new, independent draw.
+
+Messages carried beside the bytes: a sender that built a SIP message may hand it
+over with its bytes (`send(data, address, message)`), and a receiver that asks
+(`receive_carried`) gets it back beside them, so the SIP transport can give its
+endpoint a copy (`dialer.sip.message.received_copy`) instead of parsing the
+bytes again. The bytes are still made and delivered as they would be on a real
+network; with `check_carried` (on in the test suite, `DIALER_SIM_CHECK_CARRIED=1`)
+every carried message is checked against what parsing its bytes gives.
+See docs/SIMULATOR.md, "Messages carried beside the bytes".
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import errno
 import heapq
 import itertools
 import math
+import os
 import random
 from dataclasses import dataclass
 
@@ -28,6 +38,13 @@ from dialer.net import Address
 FIRST_EPHEMERAL_PORT = 49152
 LAST_PORT = 65535
 WILDCARD_HOSTS = ("0.0.0.0", "")
+CHECK_CARRIED_ENV = "DIALER_SIM_CHECK_CARRIED"
+
+
+def check_carried_default() -> bool:
+    """Whether networks check carried messages against their bytes unless told (the test
+    suite sets DIALER_SIM_CHECK_CARRIED=1)."""
+    return os.environ.get(CHECK_CARRIED_ENV, "") not in ("", "0")
 
 
 @dataclass
@@ -64,10 +81,16 @@ class MemoryNetwork:
     in seconds and `jitter` an extra uniform delay in [0, jitter) (so datagrams
     may be reordered, as on a real network). `queue_limit` caps each socket's
     queue like a kernel receive buffer (None: unbounded).
+
+    `carry_messages`: datagrams may carry the sender's SIP message beside their bytes
+    (see the module's docstring); False delivers bytes only, as a real network does.
+    `check_carried`: check every carried message against its bytes (None: as
+    `DIALER_SIM_CHECK_CARRIED` says).
     """
 
     def __init__(self, loss: float = 0.0, latency: float = 0.0, jitter: float = 0.0,
-                 seed: int | str | None = 0, queue_limit: int | None = None):
+                 seed: int | str | None = 0, queue_limit: int | None = None, *,
+                 carry_messages: bool = True, check_carried: bool | None = None):
         self.default_link = Link(loss, latency, jitter)
         self._links: dict[Address, Link] = {}
         self._rng = random.Random(seed)
@@ -76,6 +99,8 @@ class MemoryNetwork:
         self._seq = itertools.count()
         self.queue_limit = queue_limit
         self.stats = NetworkStats()
+        self.carry_messages = carry_messages
+        self.check_carried = check_carried_default() if check_carried is None else check_carried
         self.immediate = True       # no link delays a datagram: each is due when sent
         self._update_immediate()
 
@@ -126,7 +151,7 @@ class MemoryNetwork:
                     break
         return sock
 
-    def _route(self, data: bytes, source: Address, destination: Address) -> None:
+    def _route(self, data: bytes, source: Address, destination: Address, message=None) -> None:
         self.stats.sent += 1
         link = self._links.get(destination, self.default_link)
         # Draw in a fixed order (loss, then jitter) so a seed replays exactly.
@@ -144,15 +169,20 @@ class MemoryNetwork:
             self.stats.overflowed += 1
             return
         self.stats.delivered += 1
-        target._enqueue(trio.current_time() + delay, next(self._seq), data, source)
+        target._enqueue(trio.current_time() + delay, next(self._seq), data, source, message)
 
 
 class MemorySocket:
     def __init__(self, network: MemoryNetwork, address: Address):
         self._network = network
         self.local_address: Address = address
-        self._heap: list[tuple[float, int, bytes, Address]] = []
-        self._lot = trio.lowlevel.ParkingLot()
+        # (deliver at, seq, bytes, source, the sender's message or None)
+        self._heap: list[tuple[float, int, bytes, Address, object]] = []
+        self.carries_messages = network.carry_messages
+        self.check_carried = network.check_carried
+        # Receivers parked until a datagram comes (or close), woken in the order they parked,
+        # as a trio ParkingLot would, without its bookkeeping (a wake-up per datagram).
+        self._parked: list = []
         # The cancel scopes of receivers waiting for the head of the queue to be due.
         # A datagram that becomes the new head moves their deadline instead of waking
         # them to re-arm it: in a virtual day a receiver wakes once per delivery instant.
@@ -161,15 +191,27 @@ class MemorySocket:
         self._bare = 0
         self._closed = False
 
-    async def send(self, data: bytes, address: Address) -> None:
+    async def send(self, data: bytes, address: Address, message=None) -> None:
+        """Send `data`; `message`: the SIP message whose bytes these are, carried beside
+        them if the network `carries_messages` (see the module's docstring)."""
         if self._closed:
             raise trio.ClosedResourceError("socket was closed")
         # A cancellation point but not a yield, like the real UDP socket's send (a
         # datagram send never blocks): yielding here cost a scheduler pass per message.
         await trio.lowlevel.checkpoint_if_cancelled()
-        self._network._route(bytes(data), self.local_address, (address[0], int(address[1])))
+        self._network._route(bytes(data), self.local_address, (address[0], int(address[1])),
+                             message if self.carries_messages else None)
 
     async def receive(self) -> tuple[bytes, Address]:
+        entry = await self._receive_entry()
+        return entry[2], entry[3]
+
+    async def receive_carried(self) -> tuple[bytes, Address, object]:
+        """`receive()`, with the message carried beside the bytes (None if none was)."""
+        entry = await self._receive_entry()
+        return entry[2], entry[3], entry[4]
+
+    async def _receive_entry(self) -> tuple:
         yielded = False  # a receive is a checkpoint: it yields once, by parking or not
         while True:
             if self._closed:
@@ -178,10 +220,9 @@ class MemorySocket:
                 raise trio.ClosedResourceError("socket was closed")
             heap = self._heap
             deadline = heap[0][0] if heap else math.inf
-            if deadline <= trio.current_time():
+            if heap and deadline <= trio.current_time():  # (no clock read for an empty queue)
                 if yielded:
-                    _, _, data, source = heapq.heappop(heap)
-                    return data, source
+                    return heapq.heappop(heap)
                 await trio.lowlevel.checkpoint()  # data waiting: still let others run first
                 yielded = True
                 continue
@@ -192,7 +233,7 @@ class MemorySocket:
                 # after all (a link given latency meanwhile), it wakes us to re-arm.
                 self._bare += 1
                 try:
-                    await self._lot.park()
+                    await self._park()
                 finally:
                     self._bare -= 1
                 yielded = True
@@ -202,7 +243,7 @@ class MemorySocket:
             with trio.CancelScope(deadline=deadline) as scope:
                 self._waiting.append(scope)
                 try:
-                    await self._lot.park()
+                    await self._park()
                 finally:
                     self._waiting.remove(scope)
             yielded = True
@@ -212,12 +253,20 @@ class MemorySocket:
         datagram due at this instant in one wake-up, as it does with a real socket)."""
         heap = self._heap
         if heap and not self._closed and heap[0][0] <= trio.current_time():
-            _, _, data, source = heapq.heappop(heap)
+            _, _, data, source, _ = heapq.heappop(heap)
             return data, source
         return None
 
-    def _enqueue(self, deliver_at: float, seq: int, data: bytes, source: Address) -> None:
-        heapq.heappush(self._heap, (deliver_at, seq, data, source))
+    def receive_nowait_carried(self) -> tuple[bytes, Address, object] | None:
+        """`receive_nowait()`, with the message carried beside the bytes (None if none was)."""
+        heap = self._heap
+        if heap and not self._closed and heap[0][0] <= trio.current_time():
+            return heapq.heappop(heap)[2:]
+        return None
+
+    def _enqueue(self, deliver_at: float, seq: int, data: bytes, source: Address,
+                 message=None) -> None:
+        heapq.heappush(self._heap, (deliver_at, seq, data, source, message))
         if self._heap[0][1] == seq and (self._waiting or self._bare):  # now first in line
             if self._bare or deliver_at <= trio.current_time():
                 # Due now (a network without latency): wake the receivers outright. Moving
@@ -225,7 +274,7 @@ class MemorySocket:
                 # Cancelled exception raised in and caught by their cancel scope, which
                 # costs more than the whole wake-up otherwise does. (Receivers parked
                 # without a deadline are woken for any datagram: to take it, or re-arm.)
-                self._lot.unpark_all()
+                self._unpark_all()
                 return
             for scope in self._waiting:
                 if deliver_at < scope.deadline:
@@ -236,7 +285,25 @@ class MemorySocket:
             self._closed = True
             self._heap.clear()
             self._network._unbind(self)
-            self._lot.unpark_all()
+            self._unpark_all()
+
+    async def _park(self) -> None:
+        task = trio.lowlevel.current_task()
+        parked = self._parked
+        parked.append(task)
+
+        def abort(_raise_cancel) -> trio.lowlevel.Abort:
+            parked.remove(task)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def _unpark_all(self) -> None:
+        parked = self._parked
+        if parked:
+            self._parked = []
+            for task in parked:
+                trio.lowlevel.reschedule(task)
 
     def __repr__(self) -> str:
         return f"<MemorySocket {self.local_address[0]}:{self.local_address[1]}>"

@@ -22,6 +22,12 @@ import trio
 from dialer.store import Store
 from dialer.store.location import DATABASE_URL_ENV
 from dialer.store.migrate import migrate
+from sim.network import CHECK_CARRIED_ENV
+
+# The in-memory network hands SIP messages over beside their bytes; in the tests every one
+# is checked against its bytes parsed (sim/network.py, docs/SIMULATOR.md). Subprocesses
+# (the CLI tests) inherit it.
+os.environ.setdefault(CHECK_CARRIED_ENV, "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()

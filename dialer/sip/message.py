@@ -631,6 +631,12 @@ REASONS = {
 }
 
 
+# The request's header lines a response copies (§8.2.6.2), and those its matching fields
+# come from (an extra header naming one of these means the response is read back).
+_COPIED_TO_RESPONSE = frozenset({"Via", "From", "Call-ID", "CSeq"})
+MATCHING_HEADERS = frozenset({"Via", "From", "Call-ID", "CSeq", "To"})
+
+
 def make_response(request: Request, status: int, reason: str = "", *, to_tag: str | None = None,
                   headers: list[tuple[str, str]] | None = None, body: bytes = b"") -> Response:
     """A response to `request` (RFC 3261 §8.2.6): Via, From, Call-ID, CSeq copied; To gets
@@ -639,21 +645,28 @@ def make_response(request: Request, status: int, reason: str = "", *, to_tag: st
     items = h._items
     new_tag = None
     has_call_id = False
-    for name, value in request.headers:
-        if name in ("Via", "From", "Call-ID", "CSeq") or (
-                name == "Record-Route" and 100 < status < 300):
-            items.append((name, value))
-            has_call_id = has_call_id or name == "Call-ID"
+    dialog_creating = 100 < status < 300
+    for item in request.headers._items:
+        name = item[0]
+        if name in _COPIED_TO_RESPONSE:
+            items.append(item)
+            if name == "Call-ID":
+                has_call_id = True
         elif name == "To":
             if to_tag and request.to_tag is None:
-                value = f"{value};tag={to_tag}"
+                item = (name, f"{item[1]};tag={to_tag}")
                 new_tag = to_tag
-            items.append((name, value))
+            items.append(item)
+        elif name == "Record-Route" and dialog_creating:
+            items.append(item)
+    names_matching_field = False
     for name, value in headers or ():
-        h.add(name, value)
+        name = _CANONICAL_CACHE.get(name) or canonical_name(name)
+        items.append((name, value))
+        if name in MATCHING_HEADERS:
+            names_matching_field = True
     response = Response(status, reason, h, body, index=False)
-    if has_call_id and not (headers and any(
-            canonical_name(name) in ("Via", "From", "Call-ID", "CSeq", "To") for name, _ in headers)):
+    if has_call_id and not names_matching_field:
         # The matching fields are the request's (same Via, From, Call-ID, CSeq lines; To
         # with the new tag): copy them instead of reading them again.
         response.call_id, response.cseq, response.cseq_method = (
@@ -791,6 +804,74 @@ def parse_message(data: bytes) -> Request | Response:
     if isinstance(msg, Request) and msg.cseq_method != msg.method:
         raise SipParseError(f"CSeq method {msg.cseq_method} does not match {msg.method}")
     return msg
+
+
+# --- a message handed over without its text -----------------------------------------------
+#
+# An in-process peer (the simulator's in-memory network) may hand the receiver the message
+# the sender built, beside its bytes. The receiver must not share the sender's object (each
+# side caches, parses lazily and keeps messages as its own), and must get exactly what
+# parsing the bytes would give: `received_copy` builds that without the text round trip,
+# and `parsed_differences` is the check (the network's checking mode runs it on every
+# datagram in the tests).
+
+
+def received_copy(message: Request | Response) -> Request | Response:
+    """What `parse_message(message.to_bytes())` gives for a message we built, without
+    serialising and parsing: the same start line, header lines (Content-Length last, as
+    `to_bytes` writes it), body and matching fields. From, To, the top Via and the
+    Request-URI are parsed when first asked for, as for a plain received message."""
+    body = message.body
+    items = [item for item in message.headers._items if item[0] != "Content-Length"]
+    items.append(("Content-Length", str(len(body))))
+    headers = Headers.__new__(Headers)
+    headers._items, headers._first = items, None
+    if isinstance(message, Request):
+        copy = Request.__new__(Request)
+        copy.method, copy.uri = message.method, message.uri
+    else:
+        copy = Response.__new__(Response)
+        copy.status, copy.reason = message.status, message.reason
+    copy.headers, copy.body = headers, body
+    copy.call_id, copy.cseq, copy.cseq_method = message.call_id, message.cseq, message.cseq_method
+    copy.from_tag, copy.to_tag, copy.branch = message.from_tag, message.to_tag, message.branch
+    return copy
+
+
+_COMPARED_FIELDS = ("call_id", "cseq", "cseq_method", "from_tag", "to_tag", "branch", "body")
+
+
+def parsed_differences(copy: Request | Response, data: bytes) -> list[str]:
+    """How `copy` (from `received_copy`) differs from `parse_message(data)`: [] if in
+    nothing a receiver can observe (start line, header lines, body, matching fields, and
+    the parsed Request-URI, From, To and top Via)."""
+    try:
+        parsed = parse_message(data)
+    except SipParseError as exc:
+        return [f"the bytes do not parse: {exc.reason}"]
+    if type(parsed) is not type(copy):
+        return [f"a {type(parsed).__name__} on the wire, a {type(copy).__name__} handed over"]
+    fields = ("method", "uri") if isinstance(copy, Request) else ("status", "reason")
+    out = [f"{name}: {getattr(copy, name)!r} handed over, {getattr(parsed, name)!r} parsed"
+           for name in (*fields, *_COMPARED_FIELDS) if getattr(copy, name) != getattr(parsed, name)]
+    if copy.headers._items != parsed.headers._items:
+        out.append(f"headers: {copy.headers._items!r} handed over, {parsed.headers._items!r} parsed")
+    if not out:
+        # Lazily parsed on both sides: the same values, or the same error.
+        names = ("parsed_uri", "from_addr", "to_addr", "top_via") if isinstance(copy, Request) \
+            else ("from_addr", "to_addr", "top_via")
+        for name in names:
+            try:
+                mine = getattr(copy, name)
+            except SipParseError as exc:
+                mine = exc.reason
+            try:
+                theirs = getattr(parsed, name)
+            except SipParseError as exc:
+                theirs = exc.reason
+            if mine != theirs:
+                out.append(f"{name}: {mine!r} handed over, {theirs!r} parsed")
+    return out
 
 
 _STREAM_HEAD_END = re.compile(rb"\r?\n\r?\n")

@@ -9,6 +9,7 @@ recognises the old `c=0.0.0.0` hold too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .tokens import token_bytes
@@ -82,6 +83,24 @@ def make_offer(address: str, port: int, *, codecs=SUPPORTED, telephone_event: bo
                                codecs=[(ids[c], c) for c in codecs],
                                telephone_event=TELEPHONE_EVENT_PT if telephone_event else None,
                                direction=direction))
+
+
+# The default offer's text around its session id, by (address, port): every outbound call
+# offers it, and only the session id differs from one call to the next.
+_OFFER_TEXT: dict[tuple[str, int], tuple[bytes, bytes]] = {}
+
+
+def offer_bytes(address: str, port: int) -> bytes:
+    """`make_offer(address, port).to_bytes()`, from the text cached around the session id."""
+    text = _OFFER_TEXT.get((address, port))
+    if text is None:
+        offer = make_offer(address, port)
+        offer.session_id = 0
+        head, marker, rest = offer.to_bytes().partition(b"o=dialer 0 ")
+        text = (head + b"o=dialer ", b" " + rest)
+        if len(_OFFER_TEXT) < 1024:
+            _OFFER_TEXT[(address, port)] = text
+    return b"%s%d%s" % (text[0], _session_id(), text[1])
 
 
 def parse_sdp(data: bytes) -> SessionDescription:
@@ -168,6 +187,32 @@ def answer_offer(offer: SessionDescription, address: str, port: int, *,
         origin_address=address, session_id=_session_id(), version=1,
         audio=MediaDescription(address=address, port=port, codecs=common,
                                telephone_event=offer.audio.telephone_event, direction=direction))
+
+
+# An o= line `parse_sdp` reads without error (six fields, numeric id and version): the answer
+# does not depend on it (it gets our own origin and a fresh session id), so the answer's text
+# is cached by the offer without it.
+_PLAIN_ORIGIN = re.compile(rb"o=\S+ [0-9]{1,18} [0-9]{1,18} \S+ \S+ \S+\r\n")
+_ANSWER_TEXT: dict[tuple[bytes, str, int], tuple[bytes, bytes]] = {}
+
+
+def answer_bytes(offer: bytes, address: str, port: int) -> bytes:
+    """`answer_offer(parse_sdp(offer), address, port).to_bytes()` (raising the same SdpError),
+    from text cached by the offer's other lines: a simulated carrier answers the same offer,
+    but for its o= line, on every call."""
+    origin = _PLAIN_ORIGIN.search(offer)
+    if origin is None:
+        return answer_offer(parse_sdp(offer), address, port).to_bytes()
+    key = (offer[:origin.start()] + offer[origin.end():], address, port)
+    text = _ANSWER_TEXT.get(key)
+    if text is None:
+        answer = answer_offer(parse_sdp(offer), address, port)
+        answer.session_id = 0
+        head, _, rest = answer.to_bytes().partition(b"o=dialer 0 ")
+        text = (head + b"o=dialer ", b" " + rest)
+        if len(_ANSWER_TEXT) < 1024:
+            _ANSWER_TEXT[key] = text
+    return b"%s%d%s" % (text[0], _session_id(), text[1])
 
 
 def hold_offer(previous: SessionDescription) -> SessionDescription:

@@ -16,7 +16,9 @@ was answered. So:
   retransmissions, Timers D, I, J, K, L, M) may fire up to `LINGER_LATENESS` late:
   with any other wake-up, at the latest then. Lingering longer only absorbs more
   retransmissions. So that no message ever sees a transaction that should be gone,
-  the receive loop calls `fire_lingers_due()` before handling a message.
+  the receive loop calls `fire_lingers_due()` before handling a message. A linger
+  timer's function is a plain one, called synchronously (all it does is forget a
+  transaction; a few a call, each a coroutine less).
 
 A sleeping task is woken early by moving its cancel scope's deadline (no Event, no
 extra pass). All time comes from trio, so it runs under `trio.testing.MockClock`.
@@ -34,12 +36,16 @@ import trio
 LINGER_LATENESS = 4.0  # seconds a linger timer may fire late (at most, and only if idle)
 
 TimerFn = Callable[[Any], Awaitable[None]]
+LingerFn = Callable[[Any], None]
 
 
 class TimerQueue:
     def __init__(self) -> None:
         self._heap: list = []     # (deadline, seq, fn, arg, needed or None)
-        self._lingers: list = []  # (deadline, seq, fn, arg)
+        self._lingers: list = []  # (deadline, seq, fn, arg): fn(arg) is a plain call
+        # The linger heap itself (the same list for the queue's life), for a caller that
+        # looks whether any is due (`lingers[0][0] < now`) before awaiting `fire_lingers_due`.
+        self.lingers = self._lingers
         self._seq = itertools.count()
         self._sleep: trio.CancelScope | None = None  # the serving task's sleep, while it sleeps
 
@@ -49,14 +55,19 @@ class TimerQueue:
     def schedule(self, delay: float, fn: TimerFn, arg: Any,
                  needed: Callable[[Any], bool] | None = None) -> None:
         """Call `await fn(arg)` in `delay` seconds (unless `needed(arg)` is False by then)."""
-        deadline = trio.current_time() + delay
+        self.schedule_at(trio.current_time() + delay, fn, arg, needed)
+
+    def schedule_at(self, deadline: float, fn: TimerFn, arg: Any,
+                    needed: Callable[[Any], bool] | None = None) -> None:
+        """`schedule`, at a deadline (trio time) rather than after a delay."""
         heapq.heappush(self._heap, (deadline, next(self._seq), fn, arg, needed))
         sleep = self._sleep
         if sleep is not None and deadline < sleep.deadline:
             sleep.deadline = deadline
 
-    def schedule_linger(self, delay: float, fn: TimerFn, arg: Any) -> None:
-        """A linger timer: `await fn(arg)` in `delay` seconds or up to LINGER_LATENESS later."""
+    def schedule_linger(self, delay: float, fn: LingerFn, arg: Any) -> None:
+        """A linger timer: `fn(arg)` (not awaited) in `delay` seconds or up to LINGER_LATENESS
+        later."""
         deadline = trio.current_time() + delay
         heapq.heappush(self._lingers, (deadline, next(self._seq), fn, arg))
         sleep = self._sleep
@@ -72,12 +83,12 @@ class TimerQueue:
             if wake > sleep.deadline:
                 sleep.deadline = wake
 
-    async def fire_lingers_due(self, on_error: Callable[[], None]) -> None:
+    def fire_lingers_due(self, on_error: Callable[[], None]) -> None:
         """Fire the linger timers whose deadline has passed (strictly: a message arriving
         at the deadline itself still finds the transaction, as with any timer)."""
         lingers = self._lingers
         if lingers and lingers[0][0] < trio.current_time():
-            await self._fire(lingers, trio.current_time(), strictly=True, on_error=on_error)
+            self._fire_lingers(trio.current_time(), strictly=True, on_error=on_error)
 
     async def serve(self, before_due: Callable[[], Awaitable[None]],
                     on_error: Callable[[], None]) -> None:
@@ -88,15 +99,16 @@ class TimerQueue:
         while True:
             now = trio.current_time()
             if (heap and heap[0][0] <= now) or (lingers and lingers[0][0] <= now):
-                await self.fire_lingers_due(on_error)  # before the queued messages meet them
+                if lingers and lingers[0][0] < now:  # before the queued messages meet them
+                    self._fire_lingers(now, strictly=True, on_error=on_error)
                 await before_due()
-                await self._fire(heap, now, strictly=False, on_error=on_error)
-                await self._fire(lingers, now, strictly=False, on_error=on_error)
+                await self._fire(heap, now, on_error=on_error)
+                self._fire_lingers(now, strictly=False, on_error=on_error)
             self._drop_unneeded()
             with trio.CancelScope(deadline=self._wake_at()) as sleep:
                 self._sleep = sleep
                 try:
-                    await trio.sleep_forever()
+                    await _sleep_in(sleep)
                 finally:
                     self._sleep = None
 
@@ -121,13 +133,41 @@ class TimerQueue:
             heapq.heappop(heap)
 
     @staticmethod
-    async def _fire(heap: list, now: float, *, strictly: bool, on_error: Callable[[], None]) -> None:
-        while heap and (heap[0][0] < now if strictly else heap[0][0] <= now):
+    async def _fire(heap: list, now: float, *, on_error: Callable[[], None]) -> None:
+        while heap and heap[0][0] <= now:
             entry = heapq.heappop(heap)
-            needed = entry[4] if len(entry) > 4 else None
+            needed = entry[4]
             if needed is not None and not needed(entry[3]):
                 continue
             try:
                 await entry[2](entry[3])
             except Exception:  # a bug in one call must not stop every call's timers
                 on_error()
+
+    def _fire_lingers(self, now: float, *, strictly: bool, on_error: Callable[[], None]) -> None:
+        lingers = self._lingers
+        while lingers and (lingers[0][0] < now if strictly else lingers[0][0] <= now):
+            entry = heapq.heappop(lingers)
+            try:
+                entry[2](entry[3])
+            except Exception:  # a bug in one call must not stop every call's timers
+                on_error()
+
+
+async def _sleep_in(scope: trio.CancelScope) -> None:
+    """Sleep until `scope` (entered by the caller) is cancelled: its deadline, or `cancel()`.
+
+    `trio.sleep_forever()` would end by raising Cancelled, to be caught by the scope; here the
+    task is woken with a plain return instead (a timer task wakes once a call or so, and the
+    exception's raise and unwinding were a fifth of such a wake-up). A cancellation from an
+    outer scope is raised as usual; should one come together with ours, it is raised at the
+    caller's next checkpoint."""
+    task = trio.lowlevel.current_task()
+
+    def abort(raise_cancel) -> trio.lowlevel.Abort:
+        if scope.cancel_called:
+            trio.lowlevel.reschedule(task)      # woken by our own scope: return normally
+            return trio.lowlevel.Abort.FAILED
+        return trio.lowlevel.Abort.SUCCEEDED    # an outer scope: Cancelled, as usual
+
+    await trio.lowlevel.wait_task_rescheduled(abort)

@@ -49,9 +49,10 @@ DIALER_OUTCOME = {"answered": "answered", "machine": "answered", "busy": "busy",
 
 
 async def _campaign(profile, *, calls, seed=None, loss=0.0, latency=0.0, jitter=0.0, net_seed=0,
-                    interval=0.1, ring_timeout=25.0, credentials=None, numbers=None):
+                    interval=0.1, ring_timeout=25.0, credentials=None, numbers=None, carry=True):
     """Dial `calls` numbers through the carrier; return (carrier, [(number, call), ...], net)."""
-    net = MemoryNetwork(loss=loss, latency=latency, jitter=jitter, seed=net_seed)
+    net = MemoryNetwork(loss=loss, latency=latency, jitter=jitter, seed=net_seed,
+                        carry_messages=carry)
     carrier = Carrier(profile, seed=seed)
     results = []
     async with trio.open_nursery() as nursery:

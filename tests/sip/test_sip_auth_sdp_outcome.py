@@ -3,7 +3,8 @@ import pytest
 from dialer.sip import outcome
 from dialer.sip.auth import AuthError, DigestClient, DigestServer, digest_response, read_challenge
 from dialer.sip.message import Request, make_response, parse_message
-from dialer.sip.sdp import (CodecMismatch, answer_offer, hold_offer, make_offer, parse_sdp)
+from dialer.sip.sdp import (CodecMismatch, answer_bytes, answer_offer, hold_offer, make_offer,
+                            offer_bytes, parse_sdp)
 from sip_samples import INVITE
 
 
@@ -109,3 +110,45 @@ def test_outcome_mapping(status, expected, next_trunk):
 def test_transport_timeout_is_a_trunk_failure():
     assert outcome.outcome_for(408, transport_timeout=True) == "failed"
     assert outcome.try_next_trunk(408, transport_timeout=True)
+
+
+@pytest.mark.parametrize("address, port", [("127.0.0.1", 10000), ("10.1.2.3", 4000)])
+def test_the_cached_offer_text_is_the_offer_made_afresh(address, port):
+    offers = [offer_bytes(address, port) for _ in range(3)]
+    ids = [parse_sdp(offer).session_id for offer in offers]
+    assert len(set(ids)) == 3                      # a fresh session id each time
+    for offer, session_id in zip(offers, ids):
+        fresh = make_offer(address, port)
+        fresh.session_id = session_id
+        assert offer == fresh.to_bytes()
+
+
+OFFERS = [
+    make_offer("127.0.0.1", 10000).to_bytes(),
+    make_offer("10.0.0.9", 4002, codecs=("PCMA",), telephone_event=False).to_bytes(),
+    make_offer("10.0.0.9", 4002, direction="sendonly").to_bytes(),
+    b"v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nt=0 0\r\nm=audio 5004 RTP/AVP 8 0\r\n"
+    b"c=IN IP4 10.1.1.2\r\n",                                   # c= after m=, no rtpmap
+    b"v=0\r\no=- x 1 IN IP4 10.1.1.1\r\ns=-\r\nm=audio 5004 RTP/AVP 0\r\n",  # bad o=: an error
+    b"v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nm=audio 5004 RTP/AVP 18\r\n",  # no common codec
+    b"v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\n",                # no audio
+]
+
+
+@pytest.mark.parametrize("offer", OFFERS)
+def test_the_cached_answer_text_is_the_answer_made_afresh(offer):
+    def fresh():
+        return answer_offer(parse_sdp(offer), "127.0.0.1", 20000)
+
+    try:
+        expected = fresh()
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            answer_bytes(offer, "127.0.0.1", 20000)
+        return
+    for _ in range(2):                                  # made, then from the cache
+        answer = answer_bytes(offer, "127.0.0.1", 20000)
+        expected.session_id = parse_sdp(answer).session_id
+        assert answer == expected.to_bytes()
+    other_origin = offer.replace(b" 1 IN IP4", b" 77 IN IP4", 1)
+    assert parse_sdp(answer_bytes(other_origin, "127.0.0.1", 20000)).audio == expected.audio

@@ -37,7 +37,7 @@ async def test_timers_fire_in_order_and_a_moot_one_never_fires(autojump_clock):
 async def test_a_linger_timer_fires_late_at_most_by_the_lateness(autojump_clock):
     queue, fired = TimerQueue(), []
 
-    async def record(arg):
+    def record(arg):        # a linger timer's function is a plain one
         fired.append(trio.current_time())
 
     async with trio.open_nursery() as nursery:
@@ -49,7 +49,7 @@ async def test_a_linger_timer_fires_late_at_most_by_the_lateness(autojump_clock)
         # ... and before a message would meet it: the receive loop fires the ones due first
         queue.schedule_linger(1, record, None)
         await trio.sleep(1.5)
-        await queue.fire_lingers_due(lambda: None)
+        queue.fire_lingers_due(lambda: None)
         assert len(fired) == 2
         nursery.cancel_scope.cancel()
 
@@ -94,3 +94,47 @@ def test_tokens_are_hex_and_do_not_repeat():
     tokens = [token_hex(8) for _ in range(5000)]   # several 4 KB blocks
     assert all(len(t) == 16 and int(t, 16) >= 0 for t in tokens)
     assert len(set(tokens)) == len(tokens)
+
+
+async def test_the_timer_sleep_returns_at_its_deadline_and_still_obeys_outer_cancellation(
+        autojump_clock):
+    from dialer.sip.timers import _sleep_in
+
+    # Its own deadline (or its own cancel()) ends it with a plain return...
+    start = trio.current_time()
+    with trio.CancelScope(deadline=start + 3) as scope:
+        await _sleep_in(scope)
+        returned = True
+    assert returned and trio.current_time() == start + 3
+    async with trio.open_nursery() as nursery:
+        with trio.CancelScope() as scope:
+            nursery.start_soon(lambda: _cancel_later(scope))
+            await _sleep_in(scope)
+            returned_again = True
+    assert returned_again
+    # ... while an outer scope's cancellation raises Cancelled, as any sleep would.
+    with trio.move_on_after(1) as outer:
+        with trio.CancelScope(deadline=trio.current_time() + 5) as scope:
+            await _sleep_in(scope)
+        pytest.fail("the outer cancellation did not reach the sleep")
+    assert outer.cancelled_caught
+
+
+async def _cancel_later(scope):
+    await trio.sleep(1)
+    scope.cancel()
+
+
+async def test_lingers_of_different_delays_fire_in_deadline_then_start_order(autojump_clock):
+    queue, fired = TimerQueue(), []
+    for delay, name in [(32, "a32"), (5, "b5"), (32, "c32"), (0, "d0"), (5, "e5")]:
+        queue.schedule_linger(delay, fired.append, name)
+        await trio.sleep(1)                          # started a second apart
+    await trio.sleep(5)                              # t = 10: d0, b5 and e5 are due
+    queue.fire_lingers_due(lambda: None)
+    assert fired == ["d0", "b5", "e5"]               # deadlines 3, 6, 9
+    assert len(queue) == 2
+    queue.schedule_linger(22, fired.append, "f22")   # deadline 32, like a32, started later
+    await trio.sleep(30)
+    queue.fire_lingers_due(lambda: None)
+    assert fired[3:] == ["a32", "f22", "c32"] and len(queue) == 0
