@@ -137,6 +137,8 @@ class _Live:
         self.runner._fated(self, call)
 
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        if self.cut or self.done:    # e.g. a failover after the cut's CANCEL: nothing more to do
+            return
         self.tasks += 1
         self.nursery.start_soon(self.runner._in_task, self, fn)
 
