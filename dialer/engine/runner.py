@@ -3,7 +3,7 @@
 One runner per active campaign, each in the engine's nursery:
 
     loop:  snapshot ─▶ pacer.decide ─▶ k ─▶ hopper.take(k) ─▶ attempt rows (ONE unit of work)
-           ─▶ k call tasks (INVITE leaves only after its row is stored)
+           ─▶ k INVITEs, sent from the round (each only after its row is stored)
     call:  dial ─▶ ringing ─▶ ended without answer ─▶ outcome
                           └─▶ answered ─▶ machine? hang up
                                         └─▶ live: reserve the longest-idle ready operator within
@@ -11,6 +11,11 @@ One runner per active campaign, each in the engine's nursery:
                                             none in time ─▶ hang up, `abandoned`
            each ending is queued to the journal, which stores batches (attempt closed + lead moved
            on in one transaction).
+
+A call is not a task: the placer tells its `_Live` (a `Watch`) the call's fate synchronously
+(the SIP call's `on_fate` hook, from the endpoint's receive loop), and most calls, never
+answered, are recorded right there. A task runs only what must wait: an answered call's
+bridge and talk (or a machine's hang-up), and an INVITE held back by a full trunk.
 
 The runner wakes on every change that may free a line or an operator (a call resolved, an
 operator ready) and at least every `pacer.tick` seconds. `stop()` stops new dials; `run`
