@@ -31,15 +31,17 @@ class SipPlacer:
 
     def __init__(self, endpoint, pool):
         self.endpoint, self.pool = endpoint, pool
-        self.placed: dict[str, int] = {}      # INVITEs per trunk, for the CPS gauge
 
-    async def dial(self, number, *, caller_id=None, ring_timeout=25.0, headers=()):
-        call = await self.pool.dial(self.endpoint, number, caller_id=caller_id, ring_timeout=ring_timeout,
-                                    headers=list(headers))
-        trunk = getattr(call, "trunk", None)
-        if trunk is not None:
-            self.placed[trunk.name] = self.placed.get(trunk.name, 0) + 1
-        return call
+    @property
+    def placed(self) -> dict[str, int]:
+        """INVITEs per trunk, for the CPS gauge."""
+        return {trunk.name: trunk.placed for trunk in self.pool.trunks}
+
+    async def place(self, number, watch, *, caller_id=None, ring_timeout=25.0, headers=()):
+        """The INVITE leaves now if a trunk can take it (`TrunkPool.place`; `watch` is told the
+        call's fate, synchronously): no task waits for a call that is never answered."""
+        await self.pool.place(self.endpoint, number, watch, caller_id=caller_id,
+                              ring_timeout=ring_timeout, headers=list(headers))
 
 
 class SipBridge:

@@ -3,7 +3,7 @@
 One runner per active campaign, each in the engine's nursery:
 
     loop:  snapshot ─▶ pacer.decide ─▶ k ─▶ hopper.take(k) ─▶ attempt rows (ONE unit of work)
-           ─▶ k call tasks (INVITE leaves only after its row is stored)
+           ─▶ k INVITEs, sent from the round (each only after its row is stored)
     call:  dial ─▶ ringing ─▶ ended without answer ─▶ outcome
                           └─▶ answered ─▶ machine? hang up
                                         └─▶ live: reserve the longest-idle ready operator within
@@ -11,6 +11,11 @@ One runner per active campaign, each in the engine's nursery:
                                             none in time ─▶ hang up, `abandoned`
            each ending is queued to the journal, which stores batches (attempt closed + lead moved
            on in one transaction).
+
+A call is not a task: the placer tells its `_Live` (a `Watch`) the call's fate synchronously
+(the SIP call's `on_fate` hook, from the endpoint's receive loop), and most calls, never
+answered, are recorded right there. A task runs only what must wait: an answered call's
+bridge and talk (or a machine's hang-up), and an INVITE held back by a full trunk.
 
 The runner wakes on every change that may free a line or an operator (a call resolved, an
 operator ready) and at least every `pacer.tick` seconds. `stop()` stops new dials; `run`
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 import trio
 
@@ -48,6 +53,7 @@ PACER_RESULTS = {"busy", "no_answer", "invalid", "failed", "rejected"}
 
 
 class PlacedCall(Protocol):
+    state: str                        # "answered" once answered (until it ends)
     outcome: str | None
     sip_status: int | None
 
@@ -56,9 +62,34 @@ class PlacedCall(Protocol):
     async def hangup(self) -> None: ...
 
 
+class Watch(Protocol):
+    """What a placer tells of one call (the runner's `_Live`; `dialer.sip.trunk.Watch`)."""
+
+    call: PlacedCall | None           # each leg as its INVITE leaves (what a cut hangs up)
+
+    def fated(self, call: PlacedCall) -> None: ...      # answered or ended: once, synchronously
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None: ...   # what must wait, in a task
+
+
 class CallPlacer(Protocol):
-    async def dial(self, number: str, *, caller_id: str | None, ring_timeout: float,
-                   headers: list[tuple[str, str]]) -> PlacedCall: ...
+    async def place(self, number: str, watch: Watch, *, caller_id: str | None, ring_timeout: float,
+                    headers: list[tuple[str, str]]) -> None: ...
+
+
+class DialingPlacer:
+    """A placer with only `async dial(...) -> PlacedCall` (the scripted placers of the tests) as a
+    `CallPlacer`: a task dials and waits for the fate, as every call did before `place`."""
+
+    def __init__(self, placer):
+        self.placer = placer
+
+    async def place(self, number, watch, **kwargs) -> None:
+        async def dial_and_wait() -> None:
+            call = watch.call = await self.placer.dial(number, **kwargs)
+            await call.wait_answered()
+            watch.fated(call)
+
+        watch.spawn(dial_and_wait)
 
 
 class DeskBridge:
@@ -88,16 +119,33 @@ class RunnerSettings:
     preview_timeout_action: str = "skip"   # "skip" (nothing dialed without a decision) or "dial"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Live:
+    """One call in flight, and the placer's `Watch` of it."""
+    runner: "CampaignRunner"
+    nursery: trio.Nursery             # where its tasks run (the calls' nursery: the drain cuts it)
     lead: Any
     attempt_id: int
     launched: float
     call: Any = None
     answered: float | None = None
-    ringing_at: Any = None
+    answered_at: Any = None           # the clock's datetime of the answer
+    outcome: str = "failed"           # what is recorded if its task fails (a machine's hang-up)
     operator: Any = None              # preview: the operator who chose to dial; callback: its owner
     owned: bool = False               # an owned callback (a machine is not put through to the owner)
+    tasks: int = 0                    # its tasks running (placing it, talking): they record on a cut
+    cut: bool = False                 # the drain is cutting it: its fate is the cut's to record
+    done: bool = False                # forgotten (recorded, or dropped by a teardown)
+    over: trio.Event | None = None    # set when forgotten, for a task that holds its nursery open
+
+    def fated(self, call) -> None:
+        self.runner._fated(self, call)
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        if self.cut or self.done:    # e.g. a failover after the cut's CANCEL: nothing more to do
+            return
+        self.tasks += 1
+        self.nursery.start_soon(self.runner._in_task, self, fn)
 
 
 @dataclasses.dataclass
@@ -115,7 +163,8 @@ class CampaignRunner:
         self.campaign_id = campaign["id"]
         self.name = campaign["name"]
         self.clock, self.journal, self.hopper, self.pacer = clock, journal, hopper, pacer
-        self.placer, self.desk, self.settings = placer, desk, settings
+        self.placer = placer if placer is None or hasattr(placer, "place") else DialingPlacer(placer)
+        self.desk, self.settings = desk, settings
         self.metrics, self.bridge = metrics, bridge or DeskBridge()
         self.classify = classify or (lambda call: "live")
         self.stats: dict[str, int] = {}
@@ -171,6 +220,13 @@ class CampaignRunner:
                         # a round.
                         await self._wake.next_round(getattr(self.pacer, "tick", 0.5))
                     await self._drain(calls)
+            except BaseException:
+                # A teardown (not a drain): the calls' fates are unknown. Their attempts stay
+                # open, exactly as after a crash, and the next start closes them as `unknown`
+                # (store/recovery.py). Recording a guess would be a lie: forget them.
+                for live in list(self._live.values()):
+                    self._forget(live)
+                raise
             finally:
                 self._calls = None
                 upkeep.cancel()
@@ -182,10 +238,19 @@ class CampaignRunner:
             while self._live:
                 await self._wake.next_event()
         if self._live:
-            # Cut what is left: each call's task sees the cancellation, hangs up and records
-            # what is known (`_cut`); `_cutting` tells it from a teardown, which records nothing.
+            # Cut what is left: a call in a task (talking, or its INVITE waiting for a trunk)
+            # sees the cancellation, hangs up and records what is known (`_in_task`); a call
+            # that is not a task (ringing) is hung up and recorded here. `_cutting` tells them
+            # from a teardown, which records nothing.
             self._cutting = True
+            ringing = [live for live in self._live.values() if not live.tasks]
+            for live in ringing:
+                live.cut = True      # from now on its fate is the cut's to record
             calls.cancel_scope.cancel()
+            with trio.CancelScope(shield=True):
+                async with trio.open_nursery() as cuts:
+                    for live in ringing:
+                        cuts.start_soon(self._cut_ringing, live)
 
     # ---- pacing ---------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -247,7 +312,7 @@ class CampaignRunner:
         if self.metrics is not None:
             self._gauge("hopper_depth").set(self.hopper.buffered())
         for leads, ids in launched:
-            self._started(calls, leads, ids, owners=owners)
+            await self._started(calls, leads, ids, owners=owners)
 
     def _gauge(self, metric: str):
         gauge = self._gauges.get(metric)
@@ -292,85 +357,138 @@ class CampaignRunner:
         except BaseException:
             self._leads_in_flight.difference_update(lead.id for lead in leads)
             raise
-        self._started(calls, leads, ids, operator)
+        await self._started(calls, leads, ids, operator)
         return ids
 
-    def _started(self, calls: trio.Nursery, leads: list, ids: list[int], operator=None, *,
-                 owners: dict | None = None) -> None:
-        """The attempt rows are stored: start the calls."""
+    async def _started(self, calls: trio.Nursery, leads: list, ids: list[int], operator=None, *,
+                       owners: dict | None = None) -> None:
+        """The attempt rows are stored: the INVITEs leave, from here when a trunk can take them
+        at once (no task per call: the placer tells `_fated` what became of each)."""
         self._leads_in_flight.update(lead.id for lead in leads)
         now = trio.current_time()        # no checkpoint in this loop: one instant for all
-        live_calls, ringing, metrics, call = self._live, self._ringing, self.metrics, self._call
+        live_calls, ringing, metrics = self._live, self._ringing, self.metrics
+        lives = []
         for lead, attempt_id in zip(leads, ids):
             owner = owners.get(lead.id) if owners else None
-            live = _Live(lead, attempt_id, now, operator=operator or owner, owned=owner is not None)
+            live = _Live(self, calls, lead, attempt_id, now, operator=operator or owner,
+                         owned=owner is not None)
             live_calls[attempt_id] = live
             if operator is None:
                 ringing[attempt_id] = now
             if metrics is not None:
                 metrics.call_started(self.name)
-            calls.start_soon(call, live)
+            lives.append(live)
+            if calls is not self._calls:
+                # Placed after the drain (a preview timer's "dial"): nothing else keeps the
+                # runner's other nursery open until this call is over, as its task once did.
+                live.over = trio.Event()
+                calls.start_soon(live.over.wait)
+        settings, place = self.settings, self.placer.place
+        for live in lives:
+            try:
+                await place(live.lead.phone, live, caller_id=settings.caller_id,
+                            ring_timeout=settings.ring_timeout,
+                            headers=[("X-Dialer-Attempt", str(live.attempt_id))])
+            except Exception as exc:  # a peer or transport problem, no trunk: the call failed
+                log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
+                self._finish(live, "failed")
 
     # ---- one call ---------------------------------------------------------------------------------
-    async def _call(self, live: _Live) -> None:
-        outcome, operator, bridged_at, answered_at = "failed", None, None, None
-        call = None
+    def _fated(self, live: _Live, call) -> None:
+        """The call was answered or ended (synchronously, in the task that learnt it: the
+        SIP endpoint's). Unanswered, it is recorded here; answered, it goes on in a task."""
+        if live.cut or live.done:
+            return
         try:
-            call = live.call = await self.placer.dial(
-                live.lead.phone, caller_id=self.settings.caller_id, ring_timeout=self.settings.ring_timeout,
-                headers=[("X-Dialer-Attempt", str(live.attempt_id))])
-            answered = await call.wait_answered()
+            live.call = call
             self._ringing.pop(live.attempt_id, None)
-            if not answered:
+            if call.state != "answered":
                 outcome = OUTCOME_ALIASES.get(call.outcome, call.outcome or "failed")
                 self._observe(CallResolved(live.launched, trio.current_time(),
                                            outcome if outcome in PACER_RESULTS else "failed"))
-            else:
-                live.answered = trio.current_time()
-                answered_at = self.clock.now()
-                kind = self.classify(call)
-                if live.operator is None:
-                    self._observe(CallResolved(live.launched, live.answered, kind))
-                if live.operator is not None and not (live.owned and kind == "machine"):
-                    outcome, operator, bridged_at = await self._talk_preview(live, call)
-                elif kind == "machine":
-                    outcome = "machine"
-                    self._machines += 1
-                    try:
-                        await call.hangup()
-                    finally:
-                        self._machines -= 1
-                elif self.settings.hangup_answered:
-                    outcome = "answered"
-                    await call.hangup()
-                else:
-                    outcome, operator, bridged_at = await self._bridge(live, call)
+                self._finish(live, outcome)
+                return
+            live.answered = trio.current_time()
+            live.answered_at = self.clock.now()
+            kind = self.classify(call)
+            if live.operator is None:
+                self._observe(CallResolved(live.launched, live.answered, kind))
+            live.spawn(lambda: self._answered(live, call, kind))
+        except Exception as exc:
+            log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
+            self._finish(live, live.outcome)
+
+    async def _answered(self, live: _Live, call, kind: str):
+        """An answered call: put through to an operator, or hung up. What to record."""
+        if live.operator is not None and not (live.owned and kind == "machine"):
+            return await self._talk_preview(live, call)
+        if kind == "machine":
+            live.outcome = "machine"
+            self._machines += 1
+            try:
+                await call.hangup()
+            finally:
+                self._machines -= 1
+            return "machine", None, None
+        if self.settings.hangup_answered:
+            live.outcome = "answered"
+            await call.hangup()
+            return "answered", None, None
+        return await self._bridge(live, call)
+
+    async def _in_task(self, live: _Live, fn: Callable[[], Awaitable[Any]]) -> None:
+        """One of a call's tasks (its INVITE waiting for a trunk, its talk): a failure is
+        recorded, a cut by the drain hangs up and records what is known."""
+        try:
+            result = await fn()
         except Exception as exc:  # a peer or transport problem: the call failed, the engine goes on
             log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
-            outcome = "failed" if live.answered is None else outcome
+            self._finish(live, live.outcome)
         except trio.Cancelled:
-            if not self._cutting:
-                # The engine itself is being torn down (not a drain): the call's fate is unknown.
-                # Its attempt stays open, exactly as after a crash, and the next start closes it
-                # as `unknown` (store/recovery.py). Recording a guess here would be a lie.
-                outcome = None
-                raise
-            # The drain ran out (the calls' nursery is cancelled): hang up, record what we know.
-            try:
-                outcome = await self._cut(live, call)
-            except Exception as exc:
-                log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
-                outcome = "failed" if live.answered is None else outcome
+            if self._cutting and not live.done:
+                # The drain ran out (the calls' nursery is cancelled): hang up, record what we know.
+                live.cut = True
+                try:
+                    outcome = await self._cut(live, live.call)
+                except Exception as exc:
+                    log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
+                    outcome = live.outcome
+                self._finish(live, outcome)
+            else:                    # a teardown: record nothing (see `run`)
+                self._forget(live)
             raise
+        else:
+            if result is not None:   # the talk is over (a placing task's fate comes to `_fated`)
+                self._finish(live, *result)
         finally:
-            self._ringing.pop(live.attempt_id, None)
-            self._live.pop(live.attempt_id, None)
-            self._leads_in_flight.discard(live.lead.id)
-            if live.operator is not None and live.operator.state is OperatorState.RESERVED:
-                # preview call not answered (or an owned callback's machine): operator free again
-                self.desk.release(live.operator)
-            if outcome is not None:
-                self._record(live, call, outcome, answered_at, bridged_at, operator)
+            live.tasks -= 1
+
+    async def _cut_ringing(self, live: _Live) -> None:
+        try:
+            outcome = await self._cut(live, live.call)
+        except Exception as exc:
+            log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
+            outcome = live.outcome
+        self._finish(live, outcome)
+
+    def _forget(self, live: _Live) -> bool:
+        """The call is no longer in flight; False if it was already forgotten."""
+        if live.done:
+            return False
+        live.done = True
+        if live.over is not None:
+            live.over.set()
+        self._ringing.pop(live.attempt_id, None)
+        self._live.pop(live.attempt_id, None)
+        self._leads_in_flight.discard(live.lead.id)
+        if live.operator is not None and live.operator.state is OperatorState.RESERVED:
+            # preview call not answered (or an owned callback's machine): operator free again
+            self.desk.release(live.operator)
+        return True
+
+    def _finish(self, live: _Live, outcome: str, operator=None, bridged_at=None) -> None:
+        if self._forget(live):
+            self._record(live, live.call, outcome, live.answered_at, bridged_at, operator)
 
     def _record(self, live: _Live, call, outcome: str, answered_at, bridged_at, operator) -> None:
         status = getattr(call, "sip_status", None)

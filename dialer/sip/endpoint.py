@@ -77,7 +77,8 @@ class Call:
         (inbound: incoming → ringing / early_media → answered → ended);
       - `progress`: [(trio time, state), ...] every state it went through;
       - `await call.wait_for(*states)`, `await call.wait_answered()` (True/False),
-        `await call.wait_ended()` (returns the outcome);
+        `await call.wait_ended()` (returns the outcome), or without a task: `on_fate`
+        (called once, synchronously, when the call is answered or ends);
       - once ended: `outcome` (see `dialer.sip.outcome`), `sip_status` (the final
         SIP status; 408 for a transport timeout), `reason`, `ended_by`
         ("local"/"remote"/"timeout"), `ring_seconds`, `talk_seconds`;
@@ -122,6 +123,10 @@ class Call:
         # drives a call from timers (the simulator's carrier) learn of the end without a task
         # waiting for it.
         self.on_ended: Callable[["Call"], None] | None = None
+        # Called (synchronously) once when the call is answered or ends, whichever comes
+        # first: lets the dialer act on a call's fate without a task waiting for it (most
+        # calls are never answered). Set it while the call is neither.
+        self.on_fate: Callable[["Call"], None] | None = None
         # Tasks in wait_for: (the states each waits for, its Event). Only those whose
         # state came are woken (a caller waiting for the end is not woken at each ring).
         self._waiters: list[tuple[tuple[str, ...], trio.Event]] = []
@@ -189,6 +194,14 @@ class Call:
                 else:
                     waiting.append(waiter)
             self._waiters = waiting
+        if state == ANSWERED:
+            self._tell_fate()
+
+    def _tell_fate(self) -> None:
+        hook = self.on_fate
+        if hook is not None:
+            self.on_fate = None
+            hook(self)
 
     def _end(self, outcome: str, status: int | None, reason: str = "", by: str = "remote") -> None:
         if self.state == ENDED:
@@ -200,7 +213,8 @@ class Call:
         self.ended_by = by
         self.ended_at = trio.current_time()
         self._set_state(ENDED)
-        self.endpoint._forget_call(self)
+        self.endpoint._forget_call(self)   # before the hook: the trunk's breaker has the result
+        self._tell_fate()
         if self.on_ended is not None:
             self.on_ended(self)
 

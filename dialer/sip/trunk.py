@@ -14,7 +14,7 @@ All timing comes from trio's clock, so this runs under MockClock.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 import trio
 
@@ -44,6 +44,11 @@ class TokenBucket:
         if self._stamp is not None:
             self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
+
+    def has_token(self) -> bool:
+        """Would `take()` return without waiting?"""
+        self._refill()
+        return self._tokens >= 1 - 1e-9
 
     def try_take(self) -> bool:
         self._refill()
@@ -124,6 +129,7 @@ class Trunk:
         self.options_interval = options_interval
         self.breaker = CircuitBreaker(breaker_failures, breaker_seconds)
         self.in_use = 0
+        self.placed = 0                       # INVITEs sent by `TrunkPool.place`, for the CPS gauge
         self.alive = True                     # last OPTIONS keep-alive answered
         self._channel_freed = trio.Event()
 
@@ -180,6 +186,12 @@ class Trunk:
         full = self.max_channels is not None and self.in_use >= self.max_channels
         return not full and self.alive and self.breaker.state != "open"
 
+    def free_now(self) -> bool:
+        """Would `acquire()` return without waiting (a channel free and a CPS token there)?"""
+        if self.max_channels is not None and self.in_use >= self.max_channels:
+            return False
+        return self.bucket is None or self.bucket.has_token()
+
     async def acquire(self) -> None:
         """Wait for a free channel and a CPS token; then the call counts against the trunk."""
         while self.max_channels is not None and self.in_use >= self.max_channels:
@@ -232,27 +244,27 @@ class TrunkPool:
         """Place a call, failing over to the next trunk while the failure is the trunk's.
 
         Returns the call that decided the outcome (answered, busy, ... or the last
-        failure). Waits for the call to reach a final state before failing over,
-        so the caller gets a call that is answered or ended.
+        failure): it waits for the call to be answered or ended. `place` is the same
+        without a task waiting.
         """
-        tried = []
-        last: Call | None = None
+        decided = _Decided()
+        await self.place(endpoint, number, decided, **kwargs)
+        return await decided.fate()
+
+    async def place(self, endpoint: "Endpoint", number: str, watch: "Watch", **kwargs) -> None:
+        """Send the INVITE and return: what comes later is told to `watch` (see `Watch`).
+
+        The first trunk that may take a call (breaker, keep-alive; a full trunk is passed
+        over for a later one with a free channel; if every trunk is full, the first is
+        waited for) gets the INVITE now if `acquire()` would not wait, else from a task
+        started with `watch.spawn`. A trunk failure (5xx, transport timeout) fails over to
+        the next trunk, which does not count as an attempt; `watch.fated(call)` is told
+        only of the call that decided the outcome. Raises NoTrunkAvailable if no trunk
+        can take a call now.
+        """
         candidates = self.candidates()
-        # A full trunk is passed over for a later one with a free channel; if every
-        # trunk is full, wait on the first (its acquire() waits for a channel).
         candidates = [t for t in candidates if t.available] or candidates
-        for trunk in candidates:
-            if not trunk.breaker.allow():
-                continue
-            tried.append(trunk)
-            call = await endpoint.dial(trunk, number, **kwargs)
-            await call.wait_for("answered", "ended")
-            last = call
-            if call.state == "answered" or not call.try_next_trunk:
-                return call
-        if last is None:
-            raise NoTrunkAvailable("no trunk can take a call now")
-        return last
+        await _Placement(endpoint, number, kwargs, iter(candidates), watch).next_trunk()
 
     async def keep_alive(self, endpoint: "Endpoint") -> None:
         """OPTIONS keep-alives (and REGISTER refreshes) for every trunk that asks for them;
@@ -274,6 +286,84 @@ class TrunkPool:
         while True:
             status = await endpoint.register(trunk, expires=expires)
             await trio.sleep(expires * 0.8 if status and 200 <= status < 300 else 30)
+
+
+class Watch(Protocol):
+    """Who placed a call through `TrunkPool.place`, told what becomes of it."""
+
+    call: "Call | None"              # set to each leg as its INVITE leaves (what to hang up)
+
+    def fated(self, call: "Call") -> None:
+        """Once: `call` was answered or ended (and is not failed over). Runs synchronously
+        in the endpoint's task that learnt it: it must not wait for anything."""
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run `await fn()` in a task (waiting for a channel or a CPS token, the next trunk)."""
+
+
+class _Decided:
+    """The `Watch` of `TrunkPool.dial`: its one task waits for the fate, and does in turn
+    what `place` would have spawned."""
+
+    def __init__(self):
+        self.call: "Call | None" = None
+        self._fate: "Call | None" = None
+        self._todo: list[Callable[[], Awaitable[None]]] = []
+        self._wake = trio.Event()
+
+    def fated(self, call: "Call") -> None:
+        self._fate = call
+        self._wake.set()
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        self._todo.append(fn)
+        self._wake.set()
+
+    async def fate(self) -> "Call":
+        while self._fate is None:
+            if self._todo:
+                await self._todo.pop(0)()
+            else:
+                await self._wake.wait()
+                self._wake = trio.Event()
+        return self._fate
+
+
+class _Placement:
+    """One call through the pool: the trunks left to fail over to, and the last leg."""
+
+    def __init__(self, endpoint: "Endpoint", number: str, kwargs: dict, trunks, watch: Watch):
+        self.endpoint, self.number, self.kwargs = endpoint, number, kwargs
+        self.trunks, self.watch = trunks, watch
+        self.last: "Call | None" = None
+
+    async def next_trunk(self) -> None:
+        """INVITE on the next trunk whose breaker allows it, or tell the last leg's fate."""
+        for trunk in self.trunks:
+            if not trunk.breaker.allow():
+                continue
+            if trunk.free_now():
+                await self._dial(trunk)
+            else:
+                self.watch.spawn(lambda: self._dial(trunk))
+            return
+        if self.last is None:
+            raise NoTrunkAvailable("no trunk can take a call now")
+        self.watch.fated(self.last)
+
+    async def _dial(self, trunk: Trunk) -> None:
+        call = self.watch.call = self.last = await self.endpoint.dial(trunk, self.number, **self.kwargs)
+        trunk.placed += 1
+        if call.state in ("answered", "ended"):     # a send that failed at once ends the call
+            self._fated(call)
+        else:
+            call.on_fate = self._fated
+
+    def _fated(self, call: "Call") -> None:
+        if call.state == "answered" or not call.try_next_trunk:
+            self.watch.fated(call)
+        else:
+            self.watch.spawn(self.next_trunk)
 
 
 __all__ = ["Trunk", "TrunkPool", "TokenBucket", "CircuitBreaker", "NoTrunkAvailable"]

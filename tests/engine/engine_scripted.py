@@ -50,6 +50,12 @@ class ScriptedCall:
             self._answered.set()
             self._scope.cancel()
 
+    @property
+    def state(self) -> str:
+        if self._ended.is_set():
+            return "ended"
+        return "answered" if self._answered.is_set() else "ringing"
+
     async def wait_answered(self) -> bool:
         await self._answered.wait()
         return self.outcome == "answered" and not (self._ended.is_set() and self.sip_status != 200)

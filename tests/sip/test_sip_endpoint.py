@@ -413,3 +413,44 @@ async def test_ack_reusing_the_invite_branch_still_confirms_our_2xx(mock_clock):
         assert later == []                            # no 2xx retransmission, no BYE
         assert [c.state for c in answered] == ["answered"]
         nursery.cancel_scope.cancel()
+
+
+async def test_on_fate_is_called_once_at_the_answer_and_again_at_the_end_if_set_again(mock_clock):
+    """`Call.on_fate`: the dialer learns a call's fate without a task waiting for it. Called
+    synchronously, once, when the call is answered or ends; set again, it tells the end."""
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), answering(delay=2, talk=5))
+        call = await uac.dial(uas.local_address, "100", ring_timeout=20)
+        told = []
+
+        def fated(c):
+            told.append((c.state, trio.current_time()))
+            if c.state == "answered":
+                c.on_fate = fated    # and now the end
+
+        started = trio.current_time()
+        call.on_fate = fated
+        await call.wait_ended()
+        assert [state for state, _ in told] == ["answered", "ended"]
+        assert told[0][1] - started == pytest.approx(2, abs=0.01)
+        assert told[1][1] - started == pytest.approx(7, abs=0.01)
+        assert call.on_fate is None
+        nursery.cancel_scope.cancel()
+
+
+async def test_on_fate_of_an_unanswered_call_comes_after_its_trunk_is_told(mock_clock):
+    async def handler(call):
+        await call.ring()
+        await trio.sleep(1)
+        await call.reject(503)
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(), handler)
+        trunk = Trunk("t", *uas.local_address, breaker_failures=1)
+        call = await uac.dial(trunk, "100", ring_timeout=20)
+        told = []
+        # The hook sees the call ended, its channel given back and the breaker fed.
+        call.on_fate = lambda c: told.append((c.state, c.outcome, trunk.in_use, trunk.breaker.state))
+        await call.wait_ended()
+        assert told == [("ended", "failed", 0, "open")]
+        nursery.cancel_scope.cancel()

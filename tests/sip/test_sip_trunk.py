@@ -161,3 +161,114 @@ async def test_register_answers_a_challenge(mock_clock):
             wrong = Trunk("r", *registrar.local_address, username="u", password="x")
             assert await uac.register(wrong) == 401
     assert seen == ["REGISTER"] * 4
+
+
+class Watch:
+    """What `TrunkPool.place` tells of one call, kept for the tests; spawned work runs in a
+    nursery of the test's."""
+
+    def __init__(self, nursery):
+        self.call, self.fates, self.spawned, self.nursery = None, [], 0, nursery
+
+    def fated(self, call):
+        self.fates.append((call, trio.current_time()))
+
+    def spawn(self, fn):
+        self.spawned += 1
+        self.nursery.start_soon(fn)
+
+
+async def test_place_sends_at_once_and_tells_the_fate_without_a_waiting_task(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        busy = await nursery.start(_carrier, net, 486)
+        pool = TrunkPool([Trunk("a", *busy.local_address)])
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            watch = Watch(nursery)
+            before = trio.current_time()
+            await pool.place(uac, "100", watch, ring_timeout=20)
+            assert trio.current_time() == before and watch.call is not None   # sent, not waited for
+            assert watch.call.state == "calling" and not watch.fates
+            await trio.sleep(1)
+            assert [call for call, _ in watch.fates] == [watch.call]
+            assert watch.call.outcome == "busy" and watch.spawned == 0
+            with pytest.raises(NoTrunkAvailable):
+                await TrunkPool([]).place(uac, "100", Watch(nursery))
+        nursery.cancel_scope.cancel()
+
+
+async def test_place_fails_over_on_503_and_tells_only_the_deciding_call(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        bad = await nursery.start(_carrier, net, 503)
+        good = await nursery.start(_carrier, net, 200)
+        pool = TrunkPool([Trunk("second", *good.local_address, order=2),
+                          Trunk("first", *bad.local_address, order=1)])
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            watch = Watch(nursery)
+            await pool.place(uac, "100", watch, ring_timeout=20)
+            assert watch.call.trunk.name == "first"
+            await trio.sleep(1)
+            (call, _), = watch.fates
+            assert call is watch.call and call.trunk.name == "second" and call.state == "answered"
+            assert watch.spawned == 1          # the next trunk's INVITE, from the failed call's fate
+            assert bad.stats["calls_in"] == good.stats["calls_in"] == 1
+            assert [t.placed for t in pool.trunks] == [1, 1]
+            await call.hangup()
+        nursery.cancel_scope.cancel()
+
+
+async def test_place_tells_the_last_trunk_failure_when_no_trunk_is_left(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        bad = await nursery.start(_carrier, net, 503)
+        worse = await nursery.start(_carrier, net, 502)
+        pool = TrunkPool([Trunk("a", *bad.local_address, order=1), Trunk("b", *worse.local_address, order=2)])
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            watch = Watch(nursery)
+            await pool.place(uac, "100", watch, ring_timeout=20)
+            await trio.sleep(1)
+            (call, _), = watch.fates
+            assert call.trunk.name == "b" and call.sip_status == 502
+        nursery.cancel_scope.cancel()
+
+
+async def test_place_on_a_full_trunk_waits_for_its_channel_in_a_spawned_task(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        carrier = await nursery.start(_carrier, net, 200)
+        trunk = Trunk("t", *carrier.local_address, max_channels=1)
+        pool = TrunkPool([trunk])
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            first, second = Watch(nursery), Watch(nursery)
+            await pool.place(uac, "1", first, ring_timeout=20)
+            await pool.place(uac, "2", second, ring_timeout=20)     # does not wait here
+            assert first.spawned == 0 and second.spawned == 1 and second.call is None
+            await trio.sleep(5)
+            assert first.fates and not second.fates and trunk.in_use == 1
+            hung_up = trio.current_time()
+            await first.call.hangup()
+            await trio.sleep(1)
+            (call, at), = second.fates
+            assert call is second.call and call.state == "answered" and at >= hung_up
+            await call.hangup()
+        nursery.cancel_scope.cancel()
+
+
+async def test_place_with_a_cps_limit_sends_what_a_token_allows_and_spawns_the_rest(mock_clock):
+    net = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        carrier = await nursery.start(_carrier, net, 486)
+        trunk = Trunk("t", *carrier.local_address, max_cps=1)
+        pool = TrunkPool([trunk])
+        async with open_endpoint(net, "127.0.0.1", 0) as uac:
+            watches = [Watch(nursery) for _ in range(3)]
+            for watch in watches:
+                await pool.place(uac, "1", watch, ring_timeout=20)
+            assert [w.spawned for w in watches] == [0, 1, 1]
+            await trio.sleep(5)
+            assert [len(w.fates) for w in watches] == [1, 1, 1]
+            sent = [w.call.started_at for w in watches]
+            assert sent[1] - sent[0] == pytest.approx(1, abs=0.01)
+            assert sent[2] - sent[0] == pytest.approx(2, abs=0.01)
+        nursery.cancel_scope.cancel()
