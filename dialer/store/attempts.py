@@ -22,7 +22,7 @@ from dialer.lifecycle.outcomes import LeadState, NextState, after_outcome
 from dialer.lifecycle.rules import OUTCOMES, CampaignRules, RuleError
 from dialer.lifecycle.windows import Window, lead_window
 
-from .rules import load_rules
+from .rules import TRANSACTION_ID, load_rules_once
 
 WindowFactory = Callable[[CampaignRules, dict], Window]
 
@@ -151,7 +151,7 @@ async def finish_attempts(conn, ends: Sequence[AttemptEnd], *,
     rules = dict(rules or {})
     missing = {r["campaign_id"] for r in leads.values()} - set(rules)
     if missing:
-        rules.update(await load_rules(conn, missing))
+        rules.update(await load_rules_once(conn, attempts[0]["transaction_id"], missing))
 
     results: list[Finished] = []
     closing: list[AttemptEnd] = []
@@ -209,7 +209,7 @@ WITH a AS (
 l AS (
     SELECT {", ".join(_LEAD_COLUMNS)} FROM lead WHERE id = ANY(ARRAY(SELECT lead_id FROM a))
     ORDER BY id FOR UPDATE)
-SELECT a.id, a.lead_id, a.campaign_id, a.ended_at, a.wrap_code,
+SELECT a.id, a.lead_id, a.campaign_id, a.ended_at, a.wrap_code, {TRANSACTION_ID},
        {", ".join(f"l.{c} AS lead_{c}" for c in _LEAD_COLUMNS)}
 FROM a LEFT JOIN l ON l.id = a.lead_id ORDER BY a.id"""
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from .attempts import default_window
 from .campaigns import NotFound
 from .lead_ops import LEAD_COLUMNS, LEAD_FROM, _lead_dict, decide_wrap, wrap_note, wrap_summary
-from .rules import load_rules
+from .rules import TRANSACTION_ID, load_rules_once
 
 
 async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
@@ -39,12 +39,13 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
         raise ValueError("apply_wraps: the default calling window only")
 
     people = {who for w in items for who in (w.get("operator_id"), w.get("callback_owner")) if who is not None}
-    leads, known, attempts = await _lock_leads_and_check(conn, sorted(lead_ids), sorted(people),
-                                                         [w["attempt_id"] for w in items])
+    leads, known, attempts, transaction_id = await _lock_leads_and_check(
+        conn, sorted(lead_ids), sorted(people), [w["attempt_id"] for w in items])
     for lead_id in lead_ids:
         if lead_id not in leads:
             raise NotFound(f"no lead with id {lead_id}")
-    rules = await load_rules(conn, sorted({lead["campaign_id"] for lead in leads.values()}))
+    # The rules the endings flushed before these wraps, in this transaction, were decided with.
+    rules = await load_rules_once(conn, transaction_id, sorted({lead["campaign_id"] for lead in leads.values()}))
 
     decided = []
     for w in items:
@@ -122,17 +123,19 @@ _LOCK_LEADS_AND_CHECK = f"""
 SELECT {LEAD_COLUMNS},
        ARRAY(SELECT id FROM operator WHERE id = ANY($2::bigint[])) AS known_operators,
        ARRAY(SELECT id FROM attempt WHERE id = ANY($3::bigint[]) ORDER BY id) AS attempt_ids,
-       ARRAY(SELECT lead_id FROM attempt WHERE id = ANY($3::bigint[]) ORDER BY id) AS attempt_leads
+       ARRAY(SELECT lead_id FROM attempt WHERE id = ANY($3::bigint[]) ORDER BY id) AS attempt_leads,
+       {TRANSACTION_ID}
 FROM {LEAD_FROM} WHERE l.id = ANY($1::bigint[]) ORDER BY l.id FOR UPDATE OF l"""
-_CHECKS = ("known_operators", "attempt_ids", "attempt_leads")
+_CHECKS = ("known_operators", "attempt_ids", "attempt_leads", "transaction_id")
 
 
 async def _lock_leads_and_check(conn, lead_ids: list[int], operator_ids: list[int],
-                                attempt_ids: list[int]) -> tuple[dict[int, dict], set[int], dict[int, int | None]]:
-    """({lead id: lead}, the operator ids that exist, {attempt id: its lead id}); the leads locked."""
+                                attempt_ids: list[int]) -> tuple[dict[int, dict], set[int], dict[int, int | None], int]:
+    """({lead id: lead}, the operator ids that exist, {attempt id: its lead id}, the transaction's
+    id); the leads locked."""
     rows = await conn.fetch(_LOCK_LEADS_AND_CHECK, lead_ids, operator_ids, attempt_ids)
     if not rows:
-        return {}, set(), {}
+        return {}, set(), {}, None
     first = rows[0]
     known, attempts = set(first["known_operators"]), dict(zip(first["attempt_ids"], first["attempt_leads"]))
     leads = {}
@@ -141,7 +144,7 @@ async def _lock_leads_and_check(conn, lead_ids: list[int], operator_ids: list[in
         for column in _CHECKS:
             del lead[column]
         leads[lead["id"]] = lead
-    return leads, known, attempts
+    return leads, known, attempts, first["transaction_id"]
 
 
 async def apply_wrap_kw(conn, kw: dict) -> dict:
