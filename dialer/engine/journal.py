@@ -25,6 +25,8 @@ from typing import Any, Awaitable, Callable, Sequence
 
 import trio
 
+from dialer.store.bridge import kept_savepoint
+
 log = logging.getLogger("dialer.engine")
 
 MAX_BATCH = 500          # endings per crossing
@@ -172,7 +174,7 @@ class CallJournal:
                 j += 1
             if j - i > 1:
                 try:
-                    async with conn.transaction():   # one savepoint for the group
+                    async with kept_savepoint(conn):   # one savepoint for the group, kept to the commit
                         await together(conn, [a for _, a, _ in later[i:j]])
                     i = j
                     continue

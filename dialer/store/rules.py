@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable
+import weakref
+from typing import Any, Iterable
 
 from dialer.lifecycle.rules import CallMode, CampaignRules, Hours, Status, WrapCode
 
@@ -63,6 +64,33 @@ async def load_rules(conn, campaign_ids: Iterable[int]) -> dict[int, CampaignRul
     if missing:
         raise NotFound(f"no campaign with id {missing[0]}")
     return out
+
+
+# Per connection: the id of the transaction that last read rules through `load_rules_once`, and
+# what it read. Keyed weakly by the connection; the entry holds no reference back to it.
+_read_once: "weakref.WeakKeyDictionary[Any, tuple[int, dict[int, CampaignRules]]]" = weakref.WeakKeyDictionary()
+
+# A column for the first statement of a unit that calls `load_rules_once`: the caller's
+# transaction id (the top-level one, also inside a savepoint). A statement that locks rows
+# has one anyway (row locks need it), so asking costs nothing.
+TRANSACTION_ID = "pg_current_xact_id()::text::bigint AS transaction_id"
+
+
+async def load_rules_once(conn, transaction_id: int, campaign_ids: Iterable[int]) -> dict[int, CampaignRules]:
+    """`load_rules`, but each campaign's rules are read once per transaction: the endings of a
+    journal flush and the wraps stored behind them (`finish_attempts`, `apply_wraps`) decide
+    with the same rules, read by the first of them (one round trip and ~0.1 ms of building
+    CampaignRules fewer a flush). `transaction_id` is the caller's transaction's
+    (`TRANSACTION_ID`, returned by its first statement): a later transaction reads them anew."""
+    raw = getattr(conn, "_con", conn)        # a pool's proxy: the connection behind it
+    seen, known = _read_once.get(raw, (None, {}))
+    if seen != transaction_id:
+        known = {}
+    missing = set(campaign_ids) - set(known)
+    if missing:
+        known = {**known, **await load_rules(conn, missing)}
+        _read_once[raw] = (transaction_id, known)
+    return {i: known[i] for i in campaign_ids}
 
 
 async def campaign_rules(conn, ref: str | int) -> CampaignRules:

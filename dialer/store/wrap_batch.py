@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from .attempts import default_window
 from .campaigns import NotFound
 from .lead_ops import LEAD_COLUMNS, LEAD_FROM, _lead_dict, decide_wrap, wrap_note, wrap_summary
-from .rules import load_rules
+from .rules import TRANSACTION_ID, load_rules_once
 
 
 async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
@@ -38,25 +38,14 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
     if any(w.get("window_for", default_window) is not default_window for w in items):
         raise ValueError("apply_wraps: the default calling window only")
 
-    # Lock the leads in id order, as one statement (apply_wrap locks one at a time).
-    leads = {r["id"]: _lead_dict(r) for r in await conn.fetch(
-        f"SELECT {LEAD_COLUMNS} FROM {LEAD_FROM} WHERE l.id = ANY($1::bigint[]) ORDER BY l.id FOR UPDATE OF l",
-        sorted(lead_ids))}
+    people = {who for w in items for who in (w.get("operator_id"), w.get("callback_owner")) if who is not None}
+    leads, known, attempts, transaction_id = await _lock_leads_and_check(
+        conn, sorted(lead_ids), sorted(people), [w["attempt_id"] for w in items])
     for lead_id in lead_ids:
         if lead_id not in leads:
             raise NotFound(f"no lead with id {lead_id}")
-    rules = await load_rules(conn, sorted({lead["campaign_id"] for lead in leads.values()}))
-    people = {who for w in items for who in (w.get("operator_id"), w.get("callback_owner")) if who is not None}
-    # The operators and attempts named, checked in one query.
-    known, attempts = set(), {}
-    for r in await conn.fetch(
-            "SELECT id, NULL::bigint AS lead_id FROM operator WHERE id = ANY($1::bigint[]) "
-            "UNION ALL SELECT id, lead_id FROM attempt WHERE id = ANY($2::bigint[])",
-            sorted(people), [w["attempt_id"] for w in items]):
-        if r["lead_id"] is None:
-            known.add(r["id"])
-        else:
-            attempts[r["id"]] = r["lead_id"]
+    # The rules the endings flushed before these wraps, in this transaction, were decided with.
+    rules = await load_rules_once(conn, transaction_id, sorted({lead["campaign_id"] for lead in leads.values()}))
 
     decided = []
     for w in items:
@@ -125,6 +114,37 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
     callback_ids = {r["lead_id"]: r["id"] for r in rows}
     return [wrap_summary(lead["id"], res, callback_ids.get(lead["id"]), w["attempt_id"])
             for w, lead, res in decided]
+
+
+# The leads locked in id order (apply_wrap locks one at a time), and the operators and attempts
+# the wraps name, in ONE statement (was two round trips): the two look-ups are uncorrelated
+# subqueries, run once, their answers on every lead row.
+_LOCK_LEADS_AND_CHECK = f"""
+SELECT {LEAD_COLUMNS},
+       ARRAY(SELECT id FROM operator WHERE id = ANY($2::bigint[])) AS known_operators,
+       ARRAY(SELECT id FROM attempt WHERE id = ANY($3::bigint[]) ORDER BY id) AS attempt_ids,
+       ARRAY(SELECT lead_id FROM attempt WHERE id = ANY($3::bigint[]) ORDER BY id) AS attempt_leads,
+       {TRANSACTION_ID}
+FROM {LEAD_FROM} WHERE l.id = ANY($1::bigint[]) ORDER BY l.id FOR UPDATE OF l"""
+_CHECKS = ("known_operators", "attempt_ids", "attempt_leads", "transaction_id")
+
+
+async def _lock_leads_and_check(conn, lead_ids: list[int], operator_ids: list[int],
+                                attempt_ids: list[int]) -> tuple[dict[int, dict], set[int], dict[int, int | None], int]:
+    """({lead id: lead}, the operator ids that exist, {attempt id: its lead id}, the transaction's
+    id); the leads locked."""
+    rows = await conn.fetch(_LOCK_LEADS_AND_CHECK, lead_ids, operator_ids, attempt_ids)
+    if not rows:
+        return {}, set(), {}, None
+    first = rows[0]
+    known, attempts = set(first["known_operators"]), dict(zip(first["attempt_ids"], first["attempt_leads"]))
+    leads = {}
+    for r in rows:
+        lead = _lead_dict(r)
+        for column in _CHECKS:
+            del lead[column]
+        leads[lead["id"]] = lead
+    return leads, known, attempts, first["transaction_id"]
 
 
 async def apply_wrap_kw(conn, kw: dict) -> dict:

@@ -3,6 +3,7 @@
 import datetime as dt
 from functools import partial
 
+import asyncpg
 import pytest
 
 from dialer.store.attempts import AttemptStart, start_attempts
@@ -72,3 +73,44 @@ async def test_batch_refuses_what_apply_wrap_refuses_and_writes_nothing(store):
         await store.run(apply_wraps, [(wraps[0],), (wraps[0],)])
     assert await store.fetchval("SELECT count(*) FROM lead_note") == 0
     assert await store.fetchval("SELECT count(*) FROM lead WHERE wrap_code IS NOT NULL") == 0
+
+
+async def test_endings_and_wraps_of_one_transaction_read_the_rules_once(store, database_url, monkeypatch):
+    """A journal flush's endings and the wraps behind them decide with the same rules, read
+    once in their transaction; the next transaction reads them anew (and sees a change)."""
+    import dialer.store.rules as rules_module
+    from dialer.store.attempts import AttemptEnd, finish_attempts
+    from dialer.store.rules import TRANSACTION_ID, load_rules_once
+
+    s, wraps = await _campaign(store, "once")
+    reads = []
+    real = rules_module.load_rules
+
+    async def counted(conn, ids):
+        reads.append(sorted(ids))
+        return await real(conn, ids)
+
+    monkeypatch.setattr(rules_module, "load_rules", counted)
+
+    async def flush(conn):
+        await finish_attempts(conn, [AttemptEnd(w["attempt_id"], "answered", NOW) for w in wraps])
+        async with conn.transaction():        # the journal's savepoint around the wraps
+            return await apply_wraps(conn, [(w,) for w in wraps])
+
+    assert len(await store.run(flush)) == len(wraps)
+    assert reads == [[s["campaign_id"]]]
+
+    async def name_twice(conn, rename: bool):
+        first = await load_rules_once(conn, await conn.fetchval(f"SELECT {TRANSACTION_ID}"), [s["campaign_id"]])
+        if rename:      # committed by another connection while this transaction runs
+            other = await asyncpg.connect(database_url)
+            try:
+                await other.execute("UPDATE campaign SET name = 'renamed' WHERE id = $1", s["campaign_id"])
+            finally:
+                await other.close()
+        again = await load_rules_once(conn, await conn.fetchval(f"SELECT {TRANSACTION_ID}"), [s["campaign_id"]])
+        return first[s["campaign_id"]].name, again[s["campaign_id"]].name
+
+    assert await store.run(name_twice, True) == ("once", "once")
+    assert await store.run(name_twice, False) == ("renamed", "renamed")
+    assert len(reads) == 3

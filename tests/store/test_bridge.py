@@ -45,3 +45,23 @@ async def test_default_campaign_gets_statuses_modes_and_wrap_codes(store):
     assert await store.fetchval("SELECT count(*) FROM lead_status WHERE campaign_id=$1", c["id"]) > 5
     assert await store.fetchval("SELECT count(*) FROM call_mode WHERE campaign_id=$1", c["id"]) >= 4
     assert await store.fetchval("SELECT count(*) FROM wrap_code WHERE campaign_id=$1 AND adds_dnc", c["id"]) == 1
+
+
+async def test_kept_savepoint_keeps_its_work_to_the_commit_and_undoes_a_failed_block(store):
+    from dialer.store.bridge import kept_savepoint
+
+    async def plain(conn):
+        await conn.execute("INSERT INTO campaign (name) VALUES ('first')")
+        async with kept_savepoint(conn):
+            await conn.execute("INSERT INTO campaign (name) VALUES ('second')")
+        try:
+            async with kept_savepoint(conn):
+                await conn.execute("INSERT INTO campaign (name) VALUES ('undone')")
+                raise RuntimeError("boom")
+        except RuntimeError:
+            pass
+        await conn.execute("INSERT INTO campaign (name) VALUES ('third')")
+
+    await store.run(plain)
+    names = [r["name"] for r in await store.fetch("SELECT name FROM campaign ORDER BY id")]
+    assert names == ["first", "second", "third"]
