@@ -38,6 +38,7 @@ class TokenBucket:
         self.burst = burst if burst is not None else max(1.0, rate)
         self._tokens = self.burst
         self._stamp: float | None = None
+        self._queue = trio.Lock()           # waiters for a token, first come first served
 
     def _refill(self) -> None:
         now = trio.current_time()
@@ -58,9 +59,15 @@ class TokenBucket:
         return False
 
     async def take(self) -> None:
-        # Tokens are handed out in call order because trio wakes sleepers in deadline order.
-        while not self.try_take():
-            await trio.sleep(max(1e-6, (1 - self._tokens) / self.rate))
+        # Tokens go in call order. Sleeping alone would not give that: waiters that came at
+        # the same instant sleep to the same deadline, and trio wakes them in random order.
+        # So the waiters queue on a fair lock; with nobody queued and a token there, no
+        # checkpoint (a call sent from the launch round does not yield).
+        if not self._queue.locked() and self.try_take():
+            return
+        async with self._queue:
+            while not self.try_take():
+                await trio.sleep(max(1e-6, (1 - self._tokens) / self.rate))
 
 
 class CircuitBreaker:
