@@ -82,3 +82,38 @@ def test_the_top_up_sent_ahead_hands_out_what_the_claim_in_the_crossing_does(dat
     assert sum(map(len, log)) > 150 and stats["dnc_at_take"] > 0 and stats["refills"] > 5, \
         "the day must refill and refuse leads at take time, or it proves nothing"
     assert ahead == in_crossing
+
+
+def test_takes_of_one_size_wait_on_no_claim_of_their_own_after_the_first(database_url):
+    """The top-up behind a launch fills the buffers for another take like it, so a steady run
+    of takes never finds a list short (a claim crossing the take would wait on)."""
+
+    async def main():
+        async with Store.open(database_url, inline=True) as store:
+            cid = await store.run(_setup)
+            hopper = Hopper(store, Clock(MONDAY_10_NY), cid, "n1", lease=dt.timedelta(seconds=60))
+            waited_on = []
+            run_statements = store.run_statements
+
+            async def counted(unit, *args):
+                if unit.__name__ == "claim":
+                    waited_on.append(len(waited_on))
+                return await run_statements(unit, *args)
+
+            store.run_statements = counted
+
+            async def start(conn, check, leads):
+                what, ids, release = check
+                starts = [AttemptStart(lead_id=lead.id, campaign_id=cid, called_number=lead.phone,
+                                       started_at=MONDAY_10_NY, list_id=lead.list_id, node="n1") for lead in leads]
+                return list(await recheck_and_start(conn, what, ids, release, starts))
+
+            for _ in range(30):
+                got = await hopper.take(4, start=start)
+                assert len(got) == 4
+                for lead in got:
+                    hopper.done(lead.id)
+                await trio.sleep(0.25)
+            return len(waited_on)
+
+    assert trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0)) == 1, "only the first take's"
