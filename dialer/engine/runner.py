@@ -250,7 +250,7 @@ class CampaignRunner:
             with trio.CancelScope(shield=True):
                 async with trio.open_nursery() as cuts:
                     for live in ringing:
-                        cuts.start_soon(self._cut_ringing, live)
+                        cuts.start_soon(self._cut_and_record, live)
 
     # ---- pacing ---------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -448,12 +448,7 @@ class CampaignRunner:
             if self._cutting and not live.done:
                 # The drain ran out (the calls' nursery is cancelled): hang up, record what we know.
                 live.cut = True
-                try:
-                    outcome = await self._cut(live, live.call)
-                except Exception as exc:
-                    log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
-                    outcome = live.outcome
-                self._finish(live, outcome)
+                await self._cut_and_record(live)
             else:                    # a teardown: record nothing (see `run`)
                 self._forget(live)
             raise
@@ -463,7 +458,8 @@ class CampaignRunner:
         finally:
             live.tasks -= 1
 
-    async def _cut_ringing(self, live: _Live) -> None:
+    async def _cut_and_record(self, live: _Live) -> None:
+        """The drain's cut of one call (ringing, or in a task): hang up, record what is known."""
         try:
             outcome = await self._cut(live, live.call)
         except Exception as exc:
