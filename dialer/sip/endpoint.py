@@ -222,7 +222,8 @@ class Call:
 
     async def hangup(self) -> None:
         """End the call from our side: CANCEL if ringing (outbound), 480 if not answered
-        (inbound), BYE if answered. Returns once the call has ended."""
+        (inbound), BYE if answered, or if a 200 crossed the CANCEL. Returns once the call has
+        ended."""
         if self.state == ENDED:
             return
         if self.state != ANSWERED:
@@ -230,8 +231,10 @@ class Call:
                 await self.endpoint._cancel(self)
             else:
                 await self.reject(480)
-            await self.wait_ended()
-            return
+            # A 200 may cross our CANCEL (the called party answered as we gave up): the call
+            # is then up with nobody on our side, so it is taken down with a BYE below.
+            if await self.wait_for(ANSWERED, ENDED) == ENDED:
+                return
         bye = self.dialog.create_request("BYE")
         # Ended before we wait: if the caller is cancelled while the BYE is in flight,
         # the call is still over (the endpoint keeps retransmitting the BYE on its own).

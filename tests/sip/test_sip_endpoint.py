@@ -454,3 +454,30 @@ async def test_on_fate_of_an_unanswered_call_comes_after_its_trunk_is_told(mock_
         await call.wait_ended()
         assert told == [("ended", "failed", 0, "open")]
         nursery.cancel_scope.cancel()
+
+
+async def test_hangup_takes_down_a_200_that_crossed_its_cancel(mock_clock):
+    # The called party answers just as we hang up a ringing call: our CANCEL and their 200
+    # cross on the wire. The 200 must not leave a call up that nobody is on (a silent call):
+    # hangup() ACKs and BYEs it, and returns once the call is over.
+    inbound = []
+
+    async def handler(call):
+        inbound.append(call)
+        await call.ring()
+        await trio.sleep(1.0)
+        await call.answer()
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        uac, uas = await pair(nursery, MemoryNetwork(latency=0.1), handler)
+        call = await uac.dial(uas.local_address, "100", ring_timeout=30)
+        await trio.sleep(1.05)                  # their 200 is on its way, 0.05 s from us
+        assert call.state == "ringing"
+        started = trio.current_time()
+        with trio.fail_after(5):
+            await call.hangup()
+        assert call.state == "ended" and trio.current_time() - started < 1
+        await trio.sleep(1)
+        assert inbound[0].state == "ended" and inbound[0].ended_by == "remote"   # our BYE took it down
+        nursery.cancel_scope.cancel()
