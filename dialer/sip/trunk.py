@@ -49,11 +49,10 @@ class TokenBucket:
     def has_token(self) -> bool:
         """Would `take()` return without waiting?"""
         self._refill()
-        return self._tokens >= 1 - 1e-9
+        return self._tokens >= 1 - 1e-9   # float dust must not leave a token "almost" there
 
     def try_take(self) -> bool:
-        self._refill()
-        if self._tokens >= 1 - 1e-9:  # float dust must not leave a token "almost" there
+        if self.has_token():
             self._tokens = max(0.0, self._tokens - 1)
             return True
         return False
@@ -188,20 +187,22 @@ class Trunk:
     # --- capacity ----------------------------------------------------------------------
 
     @property
+    def full(self) -> bool:
+        """Every channel in use?"""
+        return self.max_channels is not None and self.in_use >= self.max_channels
+
+    @property
     def available(self) -> bool:
         """Usable for a new call right now (channel free, breaker closed, alive)?"""
-        full = self.max_channels is not None and self.in_use >= self.max_channels
-        return not full and self.alive and self.breaker.state != "open"
+        return not self.full and self.alive and self.breaker.state != "open"
 
     def free_now(self) -> bool:
         """Would `acquire()` return without waiting (a channel free and a CPS token there)?"""
-        if self.max_channels is not None and self.in_use >= self.max_channels:
-            return False
-        return self.bucket is None or self.bucket.has_token()
+        return not self.full and (self.bucket is None or self.bucket.has_token())
 
     async def acquire(self) -> None:
         """Wait for a free channel and a CPS token; then the call counts against the trunk."""
-        while self.max_channels is not None and self.in_use >= self.max_channels:
+        while self.full:
             await self._channel_freed.wait()
         self.in_use += 1
         try:
