@@ -390,8 +390,7 @@ class CampaignRunner:
                             ring_timeout=settings.ring_timeout,
                             headers=[("X-Dialer-Attempt", str(live.attempt_id))])
             except Exception as exc:  # a peer or transport problem, no trunk: the call failed
-                log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
-                self._finish(live, "failed")
+                self._failed(live, exc)
 
     # ---- one call ---------------------------------------------------------------------------------
     def _fated(self, live: _Live, call) -> None:
@@ -415,8 +414,7 @@ class CampaignRunner:
                 self._observe(CallResolved(live.launched, live.answered, kind))
             live.spawn(lambda: self._answered(live, call, kind))
         except Exception as exc:
-            log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
-            self._finish(live, live.outcome)
+            self._failed(live, exc)
 
     async def _answered(self, live: _Live, call, kind: str):
         """An answered call: put through to an operator, or hung up. What to record."""
@@ -442,8 +440,7 @@ class CampaignRunner:
         try:
             result = await fn()
         except Exception as exc:  # a peer or transport problem: the call failed, the engine goes on
-            log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
-            self._finish(live, live.outcome)
+            self._failed(live, exc)
         except trio.Cancelled:
             if self._cutting and not live.done:
                 # The drain ran out (the calls' nursery is cancelled): hang up, record what we know.
@@ -463,9 +460,15 @@ class CampaignRunner:
         try:
             outcome = await self._cut(live, live.call)
         except Exception as exc:
-            log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
-            outcome = live.outcome
-        self._finish(live, outcome)
+            self._failed(live, exc)
+        else:
+            self._finish(live, outcome)
+
+    def _failed(self, live: _Live, exc: Exception) -> None:
+        """The call failed (a peer or transport problem): log it and record what is known
+        (`failed`, or what its task had found: a machine's hang-up that failed is `machine`)."""
+        log.warning("call for attempt %s failed: %r", live.attempt_id, exc)
+        self._finish(live, live.outcome)
 
     def _forget(self, live: _Live) -> bool:
         """The call is no longer in flight; False if it was already forgotten."""
