@@ -990,14 +990,12 @@ class Endpoint:
     async def _receive_loop(self) -> None:
         transport = self.transport
         timers = self._timers
-        lingers = timers.lingers  # looked at before each message: most find none due
         handle = self._handle
         while True:
             message, address = await transport.receive()  # waits; a checkpoint
             # Linger timers may fire late, but never after a message that could meet their
             # transaction.
-            if lingers and lingers[0][0] < trio.current_time():
-                timers.fire_lingers_due(self._timer_error)
+            timers.fire_lingers_due(self._timer_error)
             await handle(message, address)
             # Every datagram already waiting is taken in this wake-up, but at most
             # RECEIVE_SLICE before the next `receive()` lets the timers and calls run.

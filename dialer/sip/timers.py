@@ -43,9 +43,6 @@ class TimerQueue:
     def __init__(self) -> None:
         self._heap: list = []     # (deadline, seq, fn, arg, needed or None)
         self._lingers: list = []  # (deadline, seq, fn, arg): fn(arg) is a plain call
-        # The linger heap itself (the same list for the queue's life), for a caller that
-        # looks whether any is due (`lingers[0][0] < now`) before awaiting `fire_lingers_due`.
-        self.lingers = self._lingers
         self._seq = itertools.count()
         self._sleep: trio.CancelScope | None = None  # the serving task's sleep, while it sleeps
 
@@ -99,8 +96,8 @@ class TimerQueue:
         while True:
             now = trio.current_time()
             if (heap and heap[0][0] <= now) or (lingers and lingers[0][0] <= now):
-                if lingers and lingers[0][0] < now:  # before the queued messages meet them
-                    self._fire_lingers(now, strictly=True, on_error=on_error)
+                # Lingers due strictly before now first, before the queued messages meet them.
+                self._fire_lingers(now, strictly=True, on_error=on_error)
                 await before_due()
                 await self._fire(heap, now, on_error=on_error)
                 self._fire_lingers(now, strictly=False, on_error=on_error)
