@@ -92,14 +92,22 @@ _OFFER_TEXT: dict[tuple[str, int], tuple[bytes, bytes]] = {}
 
 def offer_bytes(address: str, port: int) -> bytes:
     """`make_offer(address, port).to_bytes()`, from the text cached around the session id."""
-    text = _OFFER_TEXT.get((address, port))
-    if text is None:
-        offer = make_offer(address, port)
-        offer.session_id = 0
-        head, marker, rest = offer.to_bytes().partition(b"o=dialer 0 ")
-        text = (head + b"o=dialer ", b" " + rest)
-        if len(_OFFER_TEXT) < 1024:
-            _OFFER_TEXT[(address, port)] = text
+    key = (address, port)
+    text = _OFFER_TEXT.get(key) or _cache_around_session_id(_OFFER_TEXT, key, make_offer(address, port))
+    return _with_new_session_id(text)
+
+
+def _cache_around_session_id(cache: dict, key, description: SessionDescription) -> tuple[bytes, bytes]:
+    """`description`'s text before and after its session id, kept in `cache` (up to 1,024)."""
+    description.session_id = 0
+    head, _, rest = description.to_bytes().partition(b"o=dialer 0 ")
+    text = (head + b"o=dialer ", b" " + rest)
+    if len(cache) < 1024:
+        cache[key] = text
+    return text
+
+
+def _with_new_session_id(text: tuple[bytes, bytes]) -> bytes:
     return b"%s%d%s" % (text[0], _session_id(), text[1])
 
 
@@ -204,15 +212,9 @@ def answer_bytes(offer: bytes, address: str, port: int) -> bytes:
     if origin is None:
         return answer_offer(parse_sdp(offer), address, port).to_bytes()
     key = (offer[:origin.start()] + offer[origin.end():], address, port)
-    text = _ANSWER_TEXT.get(key)
-    if text is None:
-        answer = answer_offer(parse_sdp(offer), address, port)
-        answer.session_id = 0
-        head, _, rest = answer.to_bytes().partition(b"o=dialer 0 ")
-        text = (head + b"o=dialer ", b" " + rest)
-        if len(_ANSWER_TEXT) < 1024:
-            _ANSWER_TEXT[key] = text
-    return b"%s%d%s" % (text[0], _session_id(), text[1])
+    text = _ANSWER_TEXT.get(key) or _cache_around_session_id(
+        _ANSWER_TEXT, key, answer_offer(parse_sdp(offer), address, port))
+    return _with_new_session_id(text)
 
 
 def hold_offer(previous: SessionDescription) -> SessionDescription:
