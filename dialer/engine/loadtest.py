@@ -133,11 +133,13 @@ async def run_day(store, profile, options: DayOptions) -> dict:
         # ending and stored in the journal's next flush (one crossing for many), in order. The
         # codes are checked against the campaign's first, so the store has no reason to refuse.
         # The wraps of one flush are stored together (`apply_wraps`: a few statements for all).
+        # It touches only its lead's rows and a DNC entry for its number (`touches`): a launch
+        # round that touches neither need not wait for the flush (dialer/store/footprint.py).
         journal.later(apply_wrap_kw, dict(lead_id=call.lead_id, code=code, now=clock.now(), author=op.name,
                                           operator_id=op.id, note=notes, callback_at=callback_at,
                                           attempt_id=call.attempt_id,
                                           callback_owner=callback_owner(op, call, callback_at)),
-                      batch=apply_wraps)
+                      batch=apply_wraps, touches=(call.lead_id, call.number))
 
     desk = OperatorDesk(on_wrap=store_wrap, listeners=[metrics.operator_moved])
     for row in rows:
