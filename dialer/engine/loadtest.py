@@ -260,9 +260,13 @@ def status(runner, desk, metrics, elapsed: float) -> dict:
 async def report(store, campaign: dict, elapsed: float, occupancy: float, seconds: dict, carrier: dict) -> dict:
     from .audit import run_audit
 
+    # In id order: the talk time is a sum of floats, whose last bit depends on the order of its
+    # terms, and the heap's order depends on when PostgreSQL stored each row version (a launch
+    # beside a flush in flight interleaves their writes): the same day gives the same report.
     rows = await store.fetch(
         """SELECT a.outcome, a.started_at, a.answered_at, a.bridged_at, a.ended_at, ll.name AS list
-           FROM attempt a LEFT JOIN lead_list ll ON ll.id = a.list_id WHERE a.campaign_id = $1""", campaign["id"])
+           FROM attempt a LEFT JOIN lead_list ll ON ll.id = a.list_id WHERE a.campaign_id = $1
+           ORDER BY a.id""", campaign["id"])
     outcomes = collections.Counter(r["outcome"] for r in rows)
     per_list = collections.Counter(r["list"] for r in rows)
     hours: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])
