@@ -20,8 +20,10 @@ The two units in question:
 When the two footprints are disjoint, neither unit reads what the other writes: whichever commits
 first, each sees the same rows, returns the same result and leaves the same rows behind as if they
 had run one after the other; the day is the same. And they lock disjoint rows (lead, attempt and
-callback rows of different leads; the launch takes no lock on `dnc`), so neither waits on the
-other inside PostgreSQL, and no deadlock can form.
+callback rows of different leads; the launch takes no lock on `dnc`; the foreign keys' share locks
+on campaign, list and operator rows never conflict with each other; an UPDATE locks only the rows
+its WHERE matches, tested on its snapshot first), so neither waits on the other inside PostgreSQL,
+and no deadlock can form. (Their sequences differ too: only the launch draws attempt ids.)
 
 A footprint is about rows the engine names by lead id and number: the numbers are the ones the
 engine holds for its leads (the hopper's claim). Something that changes a lead's number in the
