@@ -34,12 +34,12 @@ def count_crossings() -> None:
     """Wrap Store._cross to count crossings and their wall time per unit of work."""
     original = Store._cross
 
-    async def counted(self, runner, unit, args):
+    async def counted(self, runner, unit, args, reads=None):
         name = getattr(unit, "__qualname__", None) or getattr(getattr(unit, "func", None), "__qualname__", "?")
         started = time.perf_counter()
         trips = ROUND_TRIPS[0]
         try:
-            return await original(self, runner, unit, args)
+            return await original(self, runner, unit, args, reads)
         finally:
             CROSSINGS[name] += 1
             CROSS_WALL[name] += time.perf_counter() - started
@@ -108,6 +108,7 @@ async def _run(args, profile, options):
         report["day_cpu_seconds"] = time.process_time() - cpu
         pg_end = pg_cpu_seconds() if pg_cpu is not None else None
         report["day_pg_cpu_seconds"] = None if pg_end is None else round(pg_end - pg_cpu, 2)
+        report["ahead"] = store.ahead_stats
         return report
 
 
@@ -168,6 +169,8 @@ def main() -> None:
                wall_seconds=round(wall, 2), day_wall_seconds=round(report["day_wall_seconds"], 2),
                day_cpu_seconds=round(report["day_cpu_seconds"], 2),
                day_pg_cpu_seconds=report["day_pg_cpu_seconds"],
+               # crossings that found a unit sent ahead in flight: ran beside it / finished it first
+               ahead=report["ahead"],
                crossings=sum(CROSSINGS.values()),
                crossings_per_call=round(sum(CROSSINGS.values()) / max(1, report["calls"]), 2),
                crossing_wall_seconds=round(sum(CROSS_WALL.values()), 2),

@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable, Sequence
 import trio
 
 from dialer.store.bridge import kept_savepoint
+from dialer.store.footprint import Footprint
 
 log = logging.getLogger("dialer.engine")
 
@@ -62,6 +63,12 @@ class CallJournal:
         # `drained` or any other crossing. (kind, batch, Ahead), or None.
         self._sends_ahead = getattr(store, "sends_ahead", False)
         self._ahead: tuple[str, list, Any] | None = None
+        # What the queued endings and units may touch (`dialer.store.footprint`): the lead and
+        # number of each, or None once one came without them (then it may touch anything). A
+        # flush sent ahead carries it, so a launch round that touches none of it need not wait
+        # for the flush. Kept for everything queued since the queue was last empty: a flush that
+        # sends part of the queue carries a footprint too big, never too small.
+        self._touching: Footprint | None = Footprint()
 
     async def start(self, starts: Sequence[Any]) -> list[int]:
         """Write the attempt rows for a launch batch; their ids, in order. One crossing."""
@@ -69,23 +76,47 @@ class CallJournal:
             return []
         return await self._timed(self._start_unit, list(starts))
 
-    def finish(self, end: Any) -> None:
-        """Queue one call's ending; the flusher stores it shortly."""
+    def finish(self, end: Any, touches: tuple[int, str] | None = None) -> None:
+        """Queue one call's ending; the flusher stores it shortly. `touches`: the (lead id,
+        number) of the call, all its storing may touch (`finish_attempts`: the attempt, its lead
+        and the lead's callbacks); None for unknown."""
         self._pending.append(end)
+        self._touch(touches)
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wake.set()
 
-    def later(self, unit, *args, batch=None) -> None:
+    def later(self, unit, *args, batch=None, touches: tuple[int, str] | None = None) -> None:
         """Queue `unit(conn, *args)` to run after every ending queued so far, in the crossing of
         the flush that stores them (each in its own savepoint). For writes nobody waits on: the
         simulated operators' wraps in `dialer loadtest`. A failure is logged and counted.
 
         `batch(conn, [args, ...])`, when given, does what the units queued with it do, for many at
         once (fewer round trips): consecutive units with the same `batch` run as one call, in one
-        savepoint; if it fails they run one by one, each in its own, as without it."""
+        savepoint; if it fails they run one by one, each in its own, as without it.
+
+        `touches`: the (lead id, number) whose rows are all the unit (and its `batch`) may read
+        or write (a wrap: the lead, its attempts, callbacks and notes, a DNC entry for the
+        number); None (the default) for anything."""
         self._later.append((unit, args, batch))
+        self._touch(touches)
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wake.set()
+
+    def _touch(self, touches: tuple[int, str] | None) -> None:
+        if self._touching is None:
+            return
+        if touches is None or touches[1] is None:
+            self._touching = None           # unknown: the flush may touch anything
+        else:
+            self._touching.add(*touches)
+
+    def _footprint_of_flush(self) -> Footprint | None:
+        """What the batch being cut from the queue may touch (the whole queue's, a superset),
+        starting afresh once the queue is empty."""
+        touching = self._touching
+        if not self._pending and not self._later:
+            self._touching = Footprint()
+        return touching
 
     def pending(self) -> int:
         return len(self._pending)
@@ -134,7 +165,8 @@ class CallJournal:
                     kind, unit, args = "plain", self._finish_unit, (batch,)
                 if self._sends_ahead:
                     self._settle_ahead()
-                    self._ahead = (kind, batch, await self.store.send_ahead(unit, *args))
+                    touches = self._footprint_of_flush()
+                    self._ahead = (kind, batch, await self.store.send_ahead(unit, *args, touches=touches))
                     self.crossings += 1
                 else:
                     self._account(kind, batch, await self._timed(unit, *args))

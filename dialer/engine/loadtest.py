@@ -133,11 +133,13 @@ async def run_day(store, profile, options: DayOptions) -> dict:
         # ending and stored in the journal's next flush (one crossing for many), in order. The
         # codes are checked against the campaign's first, so the store has no reason to refuse.
         # The wraps of one flush are stored together (`apply_wraps`: a few statements for all).
+        # It touches only its lead's rows and a DNC entry for its number (`touches`): a launch
+        # round that touches neither need not wait for the flush (dialer/store/footprint.py).
         journal.later(apply_wrap_kw, dict(lead_id=call.lead_id, code=code, now=clock.now(), author=op.name,
                                           operator_id=op.id, note=notes, callback_at=callback_at,
                                           attempt_id=call.attempt_id,
                                           callback_owner=callback_owner(op, call, callback_at)),
-                      batch=apply_wraps)
+                      batch=apply_wraps, touches=(call.lead_id, call.number))
 
     desk = OperatorDesk(on_wrap=store_wrap, listeners=[metrics.operator_moved])
     for row in rows:
@@ -258,9 +260,13 @@ def status(runner, desk, metrics, elapsed: float) -> dict:
 async def report(store, campaign: dict, elapsed: float, occupancy: float, seconds: dict, carrier: dict) -> dict:
     from .audit import run_audit
 
+    # In id order: the talk time is a sum of floats, whose last bit depends on the order of its
+    # terms, and the heap's order depends on when PostgreSQL stored each row version (a launch
+    # beside a flush in flight interleaves their writes): the same day gives the same report.
     rows = await store.fetch(
         """SELECT a.outcome, a.started_at, a.answered_at, a.bridged_at, a.ended_at, ll.name AS list
-           FROM attempt a LEFT JOIN lead_list ll ON ll.id = a.list_id WHERE a.campaign_id = $1""", campaign["id"])
+           FROM attempt a LEFT JOIN lead_list ll ON ll.id = a.list_id WHERE a.campaign_id = $1
+           ORDER BY a.id""", campaign["id"])
     outcomes = collections.Counter(r["outcome"] for r in rows)
     per_list = collections.Counter(r["list"] for r in rows)
     hours: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])

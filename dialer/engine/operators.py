@@ -77,6 +77,7 @@ class CallInfo:
     lead_id: int | None = None
     campaign_id: int | None = None
     extra: dict = field(default_factory=dict)
+    number: str | None = None                    # the number called
 
 
 @dataclass

@@ -494,7 +494,8 @@ class CampaignRunner:
         self.journal.finish(AttemptEnd(
             attempt_id=live.attempt_id, outcome=outcome, ended_at=self.clock.now(), sip_status=status,
             answered_at=answered_at, bridged_at=bridged_at,
-            operator_id=operator.id if operator is not None else None))
+            operator_id=operator.id if operator is not None else None),
+            touches=(live.lead.id, getattr(live.lead, "phone", None)))
         self.hopper.done(live.lead.id)
         self.stats[outcome] = self.stats.get(outcome, 0) + 1
         if self.metrics is not None:
@@ -535,7 +536,8 @@ class CampaignRunner:
             return "abandoned", None, None
         bridged_at = self.clock.now()
         self._observe(LiveAnswerSettled(trio.current_time(), False))
-        self.desk.connect(operator, CallInfo(live.attempt_id, live.lead.id, self.campaign_id))
+        self.desk.connect(operator, CallInfo(live.attempt_id, live.lead.id, self.campaign_id,
+                                                 number=getattr(live.lead, "phone", None)))
         try:
             await self.bridge.talk(call, leg)
         finally:
@@ -612,7 +614,8 @@ class CampaignRunner:
             await call.hangup()
             return "abandoned", None, None
         bridged_at = self.clock.now()
-        self.desk.connect(operator, CallInfo(live.attempt_id, live.lead.id, self.campaign_id))
+        self.desk.connect(operator, CallInfo(live.attempt_id, live.lead.id, self.campaign_id,
+                                                 number=getattr(live.lead, "phone", None)))
         try:
             await self.bridge.talk(call, leg)
         finally:

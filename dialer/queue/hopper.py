@@ -34,6 +34,7 @@ from dialer.clock import Clock
 from dialer.compliance.keys import KeyWindows, make_key
 from dialer.compliance.windows import zone
 from dialer.store import hopper as sql
+from dialer.store.footprint import Footprint
 
 from .mix import WeightedMix
 
@@ -126,7 +127,12 @@ class Hopper:
         return the ids that passed. It runs with no transaction around it (its one statement
         is atomic on its own); a top-up claim, if the buffers want one, follows it in the same
         crossing (`_claim_and_start`). It may run more than once, when leads fail the re-check
-        and are replaced; it keeps its own results."""
+        and are replaced; it keeps its own results.
+
+        `start` must touch nothing but the rows of the leads in `check` (picked and handed back)
+        and of their numbers (DNC entries, attempts): a crossing without a claim in it declares
+        that much (`run_statements(reads=)`), so the inline store may run it beside a journal
+        flush in flight that touches none of them (`dialer.store.footprint`)."""
         async with self._lock:
             self._settle_top_up()
             now = self.clock.now()
@@ -161,12 +167,15 @@ class Hopper:
                 elif plan and self._send_ahead:
                     # The launch crosses alone and its calls go; the top-up claim is sent ahead and
                     # absorbed by whatever reads the buffers next (`_settle_top_up`).
-                    ok, _ = await self.store.run_statements(_claim_and_start, recheck_args, None, picked, start)
+                    ok, _ = await self.store.run_statements(_claim_and_start, recheck_args, None, picked, start,
+                                                            reads=_launch_reads(picked, closed))
                     await self._send_claim_ahead(plan, now)
                     plan = None
                 else:
-                    ok, got = await self.store.run_statements(_claim_and_start, recheck_args,
-                                                              plan and plan[1:], picked, start)
+                    # A claim reads (and leases) leads anywhere in the lists: no footprint then.
+                    ok, got = await self.store.run_statements(
+                        _claim_and_start, recheck_args, plan and plan[1:], picked, start,
+                        reads=None if plan else _launch_reads(picked, closed))
                 if plan:
                     self._absorb(plan[0], got, now)
                 ok = set(ok)
@@ -511,6 +520,12 @@ class Hopper:
         for lid, buf in self._buffers.items():
             self._buffers[lid] = collections.deque(lead for lead in buf if lead.id in kept)
         self.stats["lost_leases"] += len(held) - len(kept)
+
+
+def _launch_reads(picked: list[LeadToDial], closed: list[LeadToDial]) -> Footprint:
+    """All that a launch's `start` touches: the leads it re-checks or hands back, and their
+    numbers (see `Hopper.take`)."""
+    return Footprint([lead.id for lead in picked + closed], [lead.phone for lead in picked + closed])
 
 
 async def _claim_and_start(conn, recheck_args: tuple, claim_args: tuple | None, picked: list, start):

@@ -13,6 +13,7 @@ Units of work live in `dialer/store/*.py` modules next to the SQL they speak.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -27,6 +28,8 @@ import trio.testing
 import trio_asyncio
 
 from dialer.exceptions import lone_exception
+
+from .footprint import Footprint, may_run_beside
 
 
 class _DropWritesToLostConnection(logging.Filter):
@@ -92,22 +95,27 @@ class Store:
         """Run `unit(conn, *args)` inside one transaction, crossing the bridge once."""
         return await self._cross(_in_transaction, unit, args)
 
-    async def run_statements(self, unit: Unit, *args: Any) -> Any:
+    async def run_statements(self, unit: Unit, *args: Any, reads: Footprint | None = None) -> Any:
         """Run `unit(conn, *args)` with no transaction around it, crossing the bridge once.
 
         For units whose statements each stand alone (a single statement is atomic in
         PostgreSQL) or open their own `conn.transaction()`: BEGIN and COMMIT are a round trip
         each, as much as the statement itself for the launch round's one-statement write. The
         unit must leave no session state behind (no SET, LISTEN or advisory lock): unlike
-        `run_without_transaction`, the connection goes back to the pool without a reset."""
-        return await self._cross(_statements, unit, args)
+        `run_without_transaction`, the connection goes back to the pool without a reset.
+
+        `reads`: every row the unit reads or writes, by lead id and number (`footprint`), when
+        that is all it touches. The inline store then runs it beside a unit sent ahead whose
+        footprint is disjoint from it, instead of finishing that unit first."""
+        return await self._cross(_statements, unit, args, reads)
 
     @property
     def sends_ahead(self) -> bool:
         """Does `send_ahead` overlap anything (the inline store), or just run the unit?"""
         return self._inline is not None and self._ahead_enabled
 
-    async def send_ahead(self, unit: Unit, *args: Any, transaction: bool = True) -> "Ahead":
+    async def send_ahead(self, unit: Unit, *args: Any, transaction: bool = True,
+                         touches: Footprint | None = None) -> "Ahead":
         """Start `unit(conn, *args)` (in a transaction, or as `run_statements` with
         `transaction=False`) and return without waiting for its result: `ahead.result()` gives
         it later. For writes and top-ups nobody waits on (the journal's endings, the hopper's
@@ -117,9 +125,11 @@ class Store:
         sent at once, later ones as trio's scheduler passes by (`_AheadPoller`), and it is
         finished before any other crossing of this store starts, so the database sees units in
         the order they were issued, as with plain crossings, and the day stays the same for the
-        same seed. At most one unit is ahead at a time (sending another finishes the first).
-        Nothing may depend on *when* it finished: ask for `result()` where you need it.
-        Elsewhere the unit runs here and now, as `run` would."""
+        same seed. The one exception: a crossing whose declared reads (`run_statements(reads=)`)
+        are disjoint from `touches`, every row the unit may read or write (`footprint`; None:
+        any), runs beside it, as neither can see the other. At most one unit is ahead at a time
+        (sending another finishes the first). Nothing may depend on *when* it finished: ask for
+        `result()` where you need it. Elsewhere the unit runs here and now, as `run` would."""
         runner = _in_transaction if transaction else _statements
         if not self.sends_ahead:
             try:
@@ -127,7 +137,13 @@ class Store:
             except Exception as exc:
                 return Ahead(None, error=exc)
         await trio.lowlevel.checkpoint_if_cancelled()
-        return self._inline.send_ahead(runner(self._ahead_pool, unit, args))
+        return self._inline.send_ahead(runner(self._ahead_pool, unit, args), touches)
+
+    @property
+    def ahead_stats(self) -> dict[str, int]:
+        """Crossings that found a unit sent ahead still in flight: how many ran beside it, and
+        how many finished it first (the inline store's; empty for another)."""
+        return dict(self._inline.stats) if self._inline is not None else {}
 
     async def run_without_transaction(self, unit: Unit, *args: Any) -> Any:
         """Run `unit(conn, *args)` on one connection (for COPY streams, advisory locks)."""
@@ -145,12 +161,13 @@ class Store:
     async def execute(self, sql: str, *args: Any) -> str:
         return await self._cross(_on_connection, _method("execute", sql), args)
 
-    async def _cross(self, runner: Callable[..., Awaitable[Any]], unit: Unit, args: Sequence[Any]) -> Any:
+    async def _cross(self, runner: Callable[..., Awaitable[Any]], unit: Unit, args: Sequence[Any],
+                     reads: Footprint | None = None) -> Any:
         started = time.perf_counter()
         try:
             if self._inline is not None:
                 await trio.lowlevel.checkpoint_if_cancelled()
-                result = self._inline.run(runner(self._pool, unit, args))
+                result = self._inline.run(runner(self._pool, unit, args), reads)
                 # A scheduling point (other tasks get their turn), but the result is not lost
                 # to a cancellation that arrives now: what the unit stored is stored.
                 await trio.lowlevel.cancel_shielded_checkpoint()
@@ -315,28 +332,53 @@ class _InlineLoop:
     One crossing may be *ahead* (`Store.send_ahead`): started on a connection of its own and
     left on the loop; `_AheadPoller` turns the loop for it between trio's scheduler passes when
     PostgreSQL has answered, and `settle` (called first by every crossing, and by `Ahead.result`)
-    turns it until it is done."""
+    turns it until it is done.
+
+    A crossing that declares its reads (a `footprint.Footprint`) disjoint from the footprint of
+    the unit ahead runs *beside* it instead: on the main connection, while the unit ahead goes on
+    on its own (the crossing's turns of the loop move both). The day stays the same: neither can
+    see the other's rows, so it does not matter which commits first, and they lock none of the
+    same rows, so neither waits on the other (see `footprint`). The unit ahead stays ahead: the
+    next crossing that may see it finishes it first, and its result (or its error) waits in its
+    task for its owner's `Ahead.result()`, as when any other crossing finishes it."""
 
     def __init__(self):
         self.loop = asyncio.SelectorEventLoop()
         self._ahead: Ahead | None = None
         self._poller = _AheadPoller(self)
         self._polling = False
+        # Crossings that found a unit ahead in flight: "beside" ran beside it, "settled" finished
+        # it first.
+        self.stats = collections.Counter()
 
-    def run(self, awaitable: Awaitable[Any]) -> Any:
-        self.settle()       # what was sent ahead reaches the database first: crossings stay in order
+    def run(self, awaitable: Awaitable[Any], reads: Footprint | None = None) -> Any:
+        beside = self._in_flight() and may_run_beside(reads, self._ahead.touches)
+        if beside:
+            self.stats["beside"] += 1
+        else:
+            if self._in_flight():
+                self.stats["settled"] += 1
+            self.settle()   # what was sent ahead reaches the database first: crossings stay in order
         with self._current():
             task = asyncio.ensure_future(awaitable, loop=self.loop)
             self._turn_until_done(task)
+            if beside:
+                # The unit ahead may have callbacks ready (an answer read while we turned for
+                # ours): run them now, so its next statement goes out; the poller only looks at
+                # the sockets.
+                self._turn_ready()
             return task.result()
 
-    def send_ahead(self, awaitable: Awaitable[Any]) -> "Ahead":
+    def _in_flight(self) -> bool:
+        return self._ahead is not None and not self._ahead._task.done()
+
+    def send_ahead(self, awaitable: Awaitable[Any], touches: Footprint | None = None) -> "Ahead":
         """Start a crossing without waiting for it: see `Store.send_ahead`."""
         self.settle()
         with self._current():
             task = asyncio.ensure_future(awaitable, loop=self.loop)
             self._turn_ready()          # until it waits for PostgreSQL: its first statement is sent
-        ahead = Ahead(self, task)
+        ahead = Ahead(self, task, touches=touches)
         if not task.done():
             self._ahead = ahead
             if not self._polling:
@@ -410,9 +452,10 @@ class Ahead:
     raises its exception), finishing it first if PostgreSQL has not answered yet."""
 
     def __init__(self, inline: "_InlineLoop | None", task=None, value: Any = None,
-                 error: BaseException | None = None):
+                 error: BaseException | None = None, touches: Footprint | None = None):
         self._inline, self._task = inline, task
         self._value, self._error = value, error
+        self.touches = touches       # what it may read or write (`footprint`); None: anything
 
     def result(self) -> Any:
         if self._task is None:

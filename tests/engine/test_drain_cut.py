@@ -50,7 +50,7 @@ class Journal:
         self.next_id += len(starts)
         return ids
 
-    def finish(self, end):
+    def finish(self, end, touches=None):
         self.ends.append(end)
 
 

@@ -95,10 +95,10 @@ def test_takes_of_one_size_wait_on_no_claim_of_their_own_after_the_first(databas
             waited_on = []
             run_statements = store.run_statements
 
-            async def counted(unit, *args):
+            async def counted(unit, *args, **kw):
                 if unit.__name__ == "claim":
                     waited_on.append(len(waited_on))
-                return await run_statements(unit, *args)
+                return await run_statements(unit, *args, **kw)
 
             store.run_statements = counted
 

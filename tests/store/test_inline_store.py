@@ -8,6 +8,7 @@ import trio
 import trio.testing
 
 from dialer.store import Store
+from dialer.store.footprint import Footprint
 
 
 async def insert_twice(conn):
@@ -152,5 +153,67 @@ def test_an_inline_store_opened_without_send_ahead_runs_units_at_once(database_u
             await store.execute("CREATE TABLE t (x int)")
             ahead = await store.send_ahead(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
             assert ahead._task is None and ahead.result() == "INSERT 0 1"     # done before returning
+
+    _virtual(main)
+
+
+def test_a_crossing_whose_reads_miss_the_unit_ahead_runs_beside_it(database_url):
+    """A crossing that declares its reads (`run_statements(reads=)`) disjoint from the footprint
+    of the unit in flight runs without finishing it; one that overlaps it, or declares nothing,
+    finishes it first, as every crossing did."""
+    async def main():
+        async with Store.open(database_url, inline=True) as store:
+            await store.execute("CREATE TABLE t (x int)")
+
+            async def slow_insert(conn, x):
+                await conn.execute("SELECT pg_sleep(0.5)")
+                await conn.execute("INSERT INTO t VALUES ($1)", x)
+                return x
+
+            async def count(conn):
+                return await conn.fetchval("SELECT count(*) FROM t")
+
+            touches = Footprint([1, 2], ["+100", "+200"])
+            ahead = await store.send_ahead(slow_insert, 1, touches=touches)
+            assert await store.run_statements(count, reads=Footprint([3], ["+300"])) == 0
+            assert not ahead._task.done(), "ran beside it: the unit ahead is still in flight"
+            assert store.ahead_stats == {"beside": 1}
+            # The same lead, or the same number: it finishes the unit ahead first.
+            assert await store.run_statements(count, reads=Footprint([2], ["+300"])) == 1
+            assert store.ahead_stats == {"beside": 1, "settled": 1}
+            ahead = await store.send_ahead(slow_insert, 2, touches=touches)
+            assert await store.run_statements(count, reads=Footprint([3], ["+200"])) == 2
+            # No reads declared, or a unit ahead without a footprint: first, as always.
+            ahead = await store.send_ahead(slow_insert, 3, touches=touches)
+            assert await store.run_statements(count) == 3
+            ahead = await store.send_ahead(slow_insert, 4)
+            assert await store.run_statements(count, reads=Footprint([3], ["+300"])) == 4
+            assert store.ahead_stats == {"beside": 1, "settled": 4}
+            assert ahead.result() == 4
+
+    _virtual(main)
+
+
+def test_a_unit_ahead_that_fails_beside_a_crossing_keeps_its_error_for_result(database_url):
+    async def main():
+        async with Store.open(database_url, inline=True) as store:
+            await store.execute("CREATE TABLE t (x int PRIMARY KEY)")
+
+            async def slow_insert_twice(conn):
+                await conn.execute("SELECT pg_sleep(0.3)")
+                await insert_twice(conn)
+
+            failed = await store.send_ahead(slow_insert_twice, touches=Footprint([1], ["+100"]))
+            # Beside it, a crossing that outlasts it: the unit ahead fails meanwhile.
+            await store.run_statements(lambda conn: conn.execute("SELECT pg_sleep(0.6)"),
+                                       reads=Footprint([2], ["+200"]))
+            assert store.ahead_stats == {"beside": 1}
+            assert failed._task.done()
+            with pytest.raises(asyncpg.UniqueViolationError):
+                failed.result()
+            assert await store.fetchval("SELECT count(*) FROM t") == 0    # rolled back as a whole
+            # A second unit sent ahead is sent as ever.
+            ahead = await store.send_ahead(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
+            assert ahead.result() == "INSERT 0 1"
 
     _virtual(main)
