@@ -138,7 +138,7 @@ async def engine_units(conn, cid, setup, batch, modes, runs, rows):
     await sql.renew(replaying(f"renew {len(ids)}"), owner, ids, now, now + dt.timedelta(minutes=2))
     campaign = setup["campaign"]
     check = sql.Check(cid, owner, now, campaign["abandon_lockout"], campaign["max_daily_attempts_per_number"])
-    await sql.recheck(replaying(f"recheck {batch}"), check, ids[:batch], [])
+    await sql.recheck(replaying(f"recheck {batch}"), check, ids[:batch], [], [lead["phone"] for lead in leads[:batch]])
     starts = [AttemptStart(lead["id"], cid, lead["phone"], now, list_id=lead["list_id"], node=owner, trunk="t1",
                            call_id=f"c{lead['id']}", caller_number="+12025550100", lead_timezone=lead["timezone"],
                            lead_region=lead["region"], call_mode=lead["call_mode"])

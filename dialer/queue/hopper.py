@@ -163,7 +163,8 @@ class Hopper:
                 plan = self._plan(now, n)
                 recheck_args = (self._check(now), [lead.id for lead in picked], [lead.id for lead in closed])
                 if start is None:
-                    ok, got = await self.store.run(sql.recheck_and_claim, recheck_args, plan and plan[1:])
+                    ok, got = await self.store.run(sql.recheck_and_claim, (*recheck_args, [lead.phone for lead in picked]),
+                                                   plan and plan[1:])
                 elif plan and self._send_ahead:
                     # The launch crosses alone and its calls go; the top-up claim is sent ahead and
                     # absorbed by whatever reads the buffers next (`_settle_top_up`).
@@ -218,7 +219,7 @@ class Hopper:
         closed = [lead for lead in leads if not self._window_allows(lead, now)]
         rest = [lead for lead in leads if lead not in closed]
         ok = set(await self.store.run(sql.recheck, self._check(now), [lead.id for lead in rest],
-                                      [lead.id for lead in closed]))
+                                      [lead.id for lead in closed], [lead.phone for lead in rest]))
         self._rewind([lead for lead in leads if lead.id not in ok])
         for lead in leads:
             if lead.id not in ok:

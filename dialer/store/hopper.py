@@ -443,9 +443,15 @@ class Check:
 # reached since the lead's local midnight). The number rules are checked here too because a
 # lead can wait in the hopper while another lead with the same number is dialed: its claim
 # saw no such attempt, its dial would. NULL lock-out start / limit: that rule is off.
-# Placeholders: owner, now, campaign, lockout_since, day_limit, horizon. Shared with the launch
-# round's one statement (`dialer/store/launch.py`).
+# And the lead's number is still the one we hold (`{number}`, the number we are about to dial):
+# an import's update by customer key rewrites `lead.phone` whatever the lease, and the rules
+# here read the number in the database, so without this the number dialed would be one never
+# checked (it may be on DNC since). Such a lead is handed back; its next claim brings the new
+# number, checked then.
+# Placeholders: owner, now, campaign, lockout_since, day_limit, horizon, number. Shared with the
+# launch round's one statement (`dialer/store/launch.py`).
 RECHECK_WHERE = """l.lease_owner = {owner} AND l.lease_expires_at > {now} AND NOT l.completed
+    AND l.phone = {number}
     AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone
                     AND (d.campaign_id IS NULL OR d.campaign_id = {campaign}) OFFSET 0)
     AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.called_number = l.phone AND a.started_at > {horizon}
@@ -456,14 +462,17 @@ RECHECK_WHERE = """l.lease_owner = {owner} AND l.lease_expires_at > {now} AND NO
 
 _RECHECK = "SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND " + RECHECK_WHERE.format(
     owner="$2::text", now="$3::timestamptz", campaign="$4::bigint", lockout_since="$5::timestamptz",
-    day_limit="$6::int", horizon="$7::timestamptz")
+    day_limit="$6::int", horizon="$7::timestamptz", number="($8::text[])[array_position($1::bigint[], l.id)]")
 
 
-async def recheck(conn, check: Check, ids: list[int], release: list[int]) -> list[int]:
-    """Dial-time check: of `ids`, those we still hold that may be dialed now (`RECHECK_WHERE`).
-    Releases `release` and the ids that fail, in the same transaction."""
+async def recheck(conn, check: Check, ids: list[int], release: list[int], numbers: list[str]) -> list[int]:
+    """Dial-time check: of `ids`, those we still hold that may be dialed now (`RECHECK_WHERE`),
+    `numbers[i]` being the number held (to be dialed) for `ids[i]`. Releases `release` and the
+    ids that fail, in the same transaction."""
+    if len(numbers) != len(ids):
+        raise ValueError(f"{len(ids)} leads to re-check but {len(numbers)} numbers")
     ok = [r["id"] for r in await conn.fetch(_RECHECK, ids, check.owner, check.now, check.campaign_id,
-                                            *check.number_rule_args())]
+                                            *check.number_rule_args(), list(numbers))]
     good = set(ok)
     release = list(release) + [i for i in ids if i not in good]
     if release:

@@ -10,7 +10,8 @@ that pass get their attempt rows, the ones that fail (and the ones the caller ha
 lose their lease, and nothing else happens if the statement fails.
 
 The re-check is `dialer.store.hopper.recheck`'s, word for word (`RECHECK_WHERE`): lease, not
-completed, DNC, and the number's abandon lock-out and daily limit.
+completed, the number in the database still the number dialed (each start's), DNC, and the
+number's abandon lock-out and daily limit.
 
 A round's starts share their campaign, node, trunk, caller number and start time: each is bound
 once, and only the columns that vary per call go in as arrays (9 array parameters instead of 14:
@@ -24,8 +25,6 @@ from typing import Sequence
 from .attempts import INSERT_STARTS, ROUND_COLUMNS, ROW_COLUMNS, START_COLUMNS, AttemptStart
 from .hopper import RECHECK_WHERE, Check
 
-_STILL_OURS = RECHECK_WHERE.format(owner="$2::text", now="$3::timestamptz", campaign="$4::bigint",
-                                   lockout_since="$6::timestamptz", day_limit="$7::int", horizon="$8::timestamptz")
 
 _TYPES = dict(zip(START_COLUMNS, ("bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "text",
                                   "text", "timestamptz")))
@@ -34,6 +33,12 @@ _ROUND = {c: f"${9 + i}::{_TYPES[c]}" for i, c in enumerate(ROUND_COLUMNS)}
 _FIRST_ARRAY = 9 + len(ROUND_COLUMNS)
 _ARRAYS = ", ".join(f"${_FIRST_ARRAY + i}::{_TYPES[c]}[]" for i, c in enumerate(ROW_COLUMNS))
 _INPUT_COLUMNS = ", ".join(f"{_ROUND[c]} AS {c}" if c in _ROUND else f"u.{c}" for c in START_COLUMNS)
+# Last, the number each lead of $1 is dialed at (its start's), NULL for a lead without a start:
+# that one is handed back whatever its number, so any number will do.
+_NUMBERS = f"${_FIRST_ARRAY + len(ROW_COLUMNS)}::text[]"
+_STILL_OURS = RECHECK_WHERE.format(owner="$2::text", now="$3::timestamptz", campaign="$4::bigint",
+                                   lockout_since="$6::timestamptz", day_limit="$7::int", horizon="$8::timestamptz",
+                                   number=f"coalesce(({_NUMBERS})[array_position($1::bigint[], l.id)], l.phone)")
 
 _STATEMENT = f"""
 WITH ok AS (
@@ -71,7 +76,8 @@ async def recheck_and_start(conn, check: Check, ids: Sequence[int], release: Seq
     shared = _shared(starts)
     rows = await conn.fetch(_STATEMENT, list(ids), check.owner, check.now, check.campaign_id, list(release),
                             *check.number_rule_args(), *shared,
-                            *[[getattr(s, column) for s in starts] for column in ROW_COLUMNS])
+                            *[[getattr(s, column) for s in starts] for column in ROW_COLUMNS],
+                            _numbers(ids, starts))
     passed = {r["lead_id"]: r["attempt_id"] for r in rows}
     missing = [s.lead_id for s in starts if s.lead_id in passed and passed[s.lead_id] is None]
     if missing:
@@ -87,3 +93,9 @@ def _shared(starts: Sequence[AttemptStart]) -> tuple:
     if any(v != values[0] for v in values):
         raise ValueError(f"attempt starts of one launch round must share {', '.join(ROUND_COLUMNS)}")
     return values[0]
+
+
+def _numbers(ids: Sequence[int], starts: Sequence[AttemptStart]) -> list[str | None]:
+    """The number each of `ids` is about to be dialed at, None for those without a start."""
+    dialed = {s.lead_id: s.called_number for s in starts}
+    return [dialed.get(i) for i in ids]

@@ -23,8 +23,9 @@ async def _five_leased_leads(conn, owner="n1"):
     cid = await seed.campaign(conn)
     lid = await seed.lead_list(conn, cid, "l")
     ids = await seed.leads(conn, cid, lid, 5)
-    await conn.execute("UPDATE lead SET lease_owner = $1, lease_expires_at = $2 WHERE id = ANY($3::bigint[])",
-                       owner, LEASED_UNTIL, ids)
+    # Each lead's number is the one `_start` dials it at: the re-check wants them the same.
+    await conn.execute("UPDATE lead SET lease_owner = $1, lease_expires_at = $2, phone = '+1202555' || lpad(id::text, 4, '0') "
+                       "WHERE id = ANY($3::bigint[])", owner, LEASED_UNTIL, ids)
     return cid, lid, ids
 
 
