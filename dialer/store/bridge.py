@@ -127,9 +127,11 @@ class Store:
         the order they were issued, as with plain crossings, and the day stays the same for the
         same seed. The one exception: a crossing whose declared reads (`run_statements(reads=)`)
         are disjoint from `touches`, every row the unit may read or write (`footprint`; None:
-        any), runs beside it, as neither can see the other. At most one unit is ahead at a time
-        (sending another finishes the first). Nothing may depend on *when* it finished: ask for
-        `result()` where you need it. Elsewhere the unit runs here and now, as `run` would."""
+        any), runs beside it, as neither can see the other. A unit sent while another is still
+        ahead queues behind it, on the same connection: the database runs them one after the
+        other, in the order sent, and the next crossing that may see either finishes both.
+        Nothing may depend on *when* it finished: ask for `result()` where you need it.
+        Elsewhere the unit runs here and now, as `run` would."""
         runner = _in_transaction if transaction else _statements
         if not self.sends_ahead:
             try:
@@ -141,8 +143,9 @@ class Store:
 
     @property
     def ahead_stats(self) -> dict[str, int]:
-        """Crossings that found a unit sent ahead still in flight: how many ran beside it, and
-        how many finished it first (the inline store's; empty for another)."""
+        """Crossings that found a unit sent ahead still in flight: how many ran beside it
+        ("beside"), and how many finished it first ("settled"); and units sent ahead that
+        queued behind one still in flight ("queued") (the inline store's; empty for another)."""
         return dict(self._inline.stats) if self._inline is not None else {}
 
     async def run_without_transaction(self, unit: Unit, *args: Any) -> Any:
@@ -329,34 +332,40 @@ class _InlineLoop:
     that variable to our loop for the crossing and turn the loop by `_run_once`, what
     `run_forever` does in its loop.
 
-    One crossing may be *ahead* (`Store.send_ahead`): started on a connection of its own and
-    left on the loop; `_AheadPoller` turns the loop for it between trio's scheduler passes when
+    Crossings may be *ahead* (`Store.send_ahead`): started on a connection of their own and
+    left on the loop; `_AheadPoller` turns the loop for them between trio's scheduler passes when
     PostgreSQL has answered, and `settle` (called first by every crossing, and by `Ahead.result`)
-    turns it until it is done.
+    turns it until they are done. They form a queue on that connection: a unit sent while
+    another is in flight waits (in asyncio) for it to end, however it ends, and then starts, so
+    the database sees them in the order sent, as when sending the second finished the first;
+    and nothing waits for the first on the trio side.
 
     A crossing that declares its reads (a `footprint.Footprint`) disjoint from the footprint of
     the unit ahead runs *beside* it instead: on the main connection, while the unit ahead goes on
     on its own (the crossing's turns of the loop move both). The day stays the same: neither can
     see the other's rows, so it does not matter which commits first, and they lock none of the
-    same rows, so neither waits on the other (see `footprint`). The unit ahead stays ahead: the
-    next crossing that may see it finishes it first, and its result (or its error) waits in its
-    task for its owner's `Ahead.result()`, as when any other crossing finishes it."""
+    same rows, so neither waits on the other (see `footprint`). With several units queued
+    ahead, its reads must miss the footprint of every one still in flight. The units ahead stay
+    ahead: the next crossing that may see one finishes them all first, in order, and each one's
+    result (or error) waits in its task for its owner's `Ahead.result()`, as when any other
+    crossing finishes it."""
 
     def __init__(self):
         self.loop = asyncio.SelectorEventLoop()
-        self._ahead: Ahead | None = None
+        self._ahead: collections.deque[Ahead] = collections.deque()   # in the order sent
         self._poller = _AheadPoller(self)
         self._polling = False
         # Crossings that found a unit ahead in flight: "beside" ran beside it, "settled" finished
-        # it first.
+        # it first; "queued": units sent ahead behind one in flight.
         self.stats = collections.Counter()
 
     def run(self, awaitable: Awaitable[Any], reads: Footprint | None = None) -> Any:
-        beside = self._in_flight() and may_run_beside(reads, self._ahead.touches)
+        in_flight = self._in_flight()
+        beside = bool(in_flight) and all(may_run_beside(reads, ahead.touches) for ahead in in_flight)
         if beside:
             self.stats["beside"] += 1
         else:
-            if self._in_flight():
+            if in_flight:
                 self.stats["settled"] += 1
             self.settle()   # what was sent ahead reaches the database first: crossings stay in order
         with self._current():
@@ -369,40 +378,50 @@ class _InlineLoop:
                 self._turn_ready()
             return task.result()
 
-    def _in_flight(self) -> bool:
-        return self._ahead is not None and not self._ahead._task.done()
+    def _in_flight(self) -> list["Ahead"]:
+        """The units ahead not done yet (a tail of the queue: each starts when the one before
+        it has ended)."""
+        return [ahead for ahead in self._ahead if not ahead._task.done()]
 
     def send_ahead(self, awaitable: Awaitable[Any], touches: Footprint | None = None) -> "Ahead":
-        """Start a crossing without waiting for it: see `Store.send_ahead`."""
-        self.settle()
+        """Start a crossing without waiting for it, behind any still ahead: see `Store.send_ahead`."""
+        in_flight = self._in_flight()
+        if in_flight:
+            self.stats["queued"] += 1
+            awaitable = _after(in_flight[-1]._task, awaitable)
+        else:
+            self.settle()               # only done ones: forget them
         with self._current():
             task = asyncio.ensure_future(awaitable, loop=self.loop)
             self._turn_ready()          # until it waits for PostgreSQL: its first statement is sent
         ahead = Ahead(self, task, touches=touches)
         if not task.done():
-            self._ahead = ahead
+            self._ahead.append(ahead)
             if not self._polling:
                 trio.lowlevel.add_instrument(self._poller)
                 self._polling = True
         return ahead
 
-    def settle(self) -> None:
-        """Finish the crossing sent ahead, if any (blocking until PostgreSQL has answered)."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return
-        if self._polling:
+    def settle(self, upto: "Ahead | None" = None) -> None:
+        """Finish the crossings sent ahead, in order: all of them, or those up to `upto`
+        (blocking until PostgreSQL has answered)."""
+        with self._current():
+            while self._ahead:
+                ahead = self._ahead[0]
+                self._turn_until_done(ahead._task)
+                self._ahead.popleft()
+                if ahead is upto:
+                    break
+        if not self._ahead and self._polling:
             trio.lowlevel.remove_instrument(self._poller)
             self._polling = False
-        with self._current():
-            self._turn_until_done(ahead._task)
 
     def poll(self) -> None:
         """Move the crossing sent ahead on without waiting: take what PostgreSQL has answered
         and send its next statement. Called between trio's scheduler passes."""
         # Most passes end here, with a look at the loop's epoll (~1 us, level-triggered)
         # instead of a turn of the loop.
-        if self._ahead is None or not self.loop._selector._selector.poll(0):
+        if not self._ahead or not self.loop._selector._selector.poll(0):
             return
         with self._current():
             self.loop.call_soon(_nothing)    # so the loop's select does not block
@@ -436,6 +455,13 @@ def _nothing() -> None:
     pass
 
 
+async def _after(previous: asyncio.Task, awaitable: Awaitable[Any]) -> Any:
+    """`awaitable`, once `previous` has ended, whether it succeeded or failed (its result or
+    error stays in its task for its owner): a unit sent ahead queued behind another."""
+    await asyncio.wait((previous,))
+    return await awaitable
+
+
 class _AheadPoller(trio.abc.Instrument):
     """Moves an inline store's crossing sent ahead on between trio's scheduler passes, so a
     unit of several statements keeps PostgreSQL busy while the simulation runs."""
@@ -463,7 +489,7 @@ class Ahead:
                 raise self._error
             return self._value
         if not self._task.done():
-            self._inline.settle()
+            self._inline.settle(upto=self)   # and those sent before it; not those after it
         return self._task.result()
 
 

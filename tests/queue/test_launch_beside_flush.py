@@ -10,6 +10,7 @@ it by mistake would read the number before the flush wrote anything."""
 
 import datetime as dt
 
+import asyncpg
 import pytest
 
 from dialer.clock import Clock
@@ -132,3 +133,66 @@ async def test_a_flush_with_a_unit_of_unknown_footprint_is_finished_before_any_l
         inline_store, "+12025550100", queue)
     assert stats == {"settled": 1}
     assert got == [first] and first in dialed
+
+
+async def _launch_with_a_top_up_behind_a_flush(store, finish_unit):
+    """A flush of one call's ending (by `finish_unit`) is sent ahead; then a take big enough that
+    the hopper sends a top-up claim ahead right after its launch, which runs beside the flush."""
+    cid, warm_up, first, others, in_call = await store.run(_setup, "+12025550100")
+    dialing = await store.fetchval("SELECT list_id FROM lead WHERE id = $1", first)
+    await store.run(lambda conn: seed.leads(conn, cid, dialing, 40, prefix="+1202666"))
+    clock = Clock(MONDAY_10_NY)
+    attempt = (await store.run(start_attempts, [AttemptStart(lead_id=in_call, campaign_id=cid, called_number=NUMBER,
+                                                             started_at=clock.now(), node="n1")]))[0]
+    hopper = Hopper(store, clock, cid, "n1")
+
+    async def start(conn, check, leads):
+        what, ids, release = check
+        starts = [AttemptStart(lead_id=lead.id, campaign_id=cid, called_number=lead.phone,
+                               started_at=clock.now(), list_id=lead.list_id, node="n1") for lead in leads]
+        return list(await recheck_and_start(conn, what, ids, release, starts))
+
+    await hopper.take(1, start=start)
+    journal = CallJournal(store, start_attempts, finish_unit)
+    _ending("answered")(journal, clock, attempt, in_call)
+    await journal.flush(settle=False)
+    flush = journal._ahead[2]
+    assert not flush._task.done()
+    before = store.ahead_stats
+    got = await hopper.take(5, start=start)
+    stats = {k: v - before.get(k, 0) for k, v in store.ahead_stats.items() if v != before.get(k, 0)}
+    return hopper, journal, flush, got, stats, start
+
+
+async def test_a_top_up_claim_after_a_launch_beside_a_flush_queues_behind_it(inline_store, autojump_clock):
+    """The claim sent ahead after a launch that ran beside a flush does not finish the flush: it
+    queues behind it, and both are in flight when the take returns. The next take finishes both,
+    in order, and absorbs the claim; the journal then accounts for its flush as ever."""
+    hopper, journal, flush, got, stats, start = await _launch_with_a_top_up_behind_a_flush(inline_store, _slow_finish)
+    assert len(got) == 5
+    claim = hopper._top_up[2]
+    assert not flush._task.done() and not claim._task.done(), "the take returned without waiting for either"
+    assert stats == {"beside": 1, "queued": 1}, "the launch ran beside the flush, the claim queued behind it"
+    buffered = hopper.buffered()
+    assert len(await hopper.take(1, start=start)) == 1
+    assert flush._task.done(), "the next take finished the flush and the claim behind it"
+    assert hopper.buffered() > buffered - 1, "and absorbed what the claim leased"
+    await journal.drained()
+    assert journal.finished == 1
+    assert await inline_store.fetchval("SELECT outcome FROM attempt WHERE called_number = $1", NUMBER) == "answered"
+
+
+async def test_a_failed_flush_with_a_claim_behind_it_still_raises_for_the_journal(inline_store, autojump_clock):
+    """The flush fails: the journal's next settle raises its error, as ever, and the claim queued
+    behind it still runs and is absorbed by the next take."""
+    async def failing_finish(conn, ends):
+        await conn.execute("SELECT pg_sleep(0.5)")
+        await conn.execute("SELECT 1 / 0")
+
+    hopper, journal, flush, got, stats, start = await _launch_with_a_top_up_behind_a_flush(inline_store, failing_finish)
+    assert stats == {"beside": 1, "queued": 1}
+    buffered = hopper.buffered()
+    assert len(await hopper.take(1, start=start)) == 1
+    assert hopper.buffered() > buffered - 1, "the claim behind the failed flush was absorbed"
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        journal._settle_ahead()

@@ -2,6 +2,8 @@
 the calling trio task instead of going through trio-asyncio. Same results, same transactions,
 no virtual time passes, and it refuses to run in real time."""
 
+import time
+
 import asyncpg
 import pytest
 import trio
@@ -124,7 +126,7 @@ def test_a_unit_sent_ahead_keeps_its_transaction_and_its_error_for_result(databa
             assert await store.fetchval("SELECT count(*) FROM t") == 0    # rolled back as a whole
             with pytest.raises(asyncpg.UniqueViolationError):
                 failed.result()
-            # Two in a row: the second finishes the first before it is sent.
+            # Two in a row: the second queues behind the first, and sees what it wrote.
             first = await store.send_ahead(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
             second = await store.send_ahead(lambda conn: conn.fetchval("SELECT count(*) FROM t"))
             assert second.result() == 1
@@ -215,5 +217,92 @@ def test_a_unit_ahead_that_fails_beside_a_crossing_keeps_its_error_for_result(da
             # A second unit sent ahead is sent as ever.
             ahead = await store.send_ahead(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
             assert ahead.result() == "INSERT 0 1"
+
+    _virtual(main)
+
+
+async def _slow(conn, x, seconds=0.3):
+    await conn.execute("SELECT pg_sleep($1)", seconds)
+    await conn.execute("INSERT INTO t VALUES ($1)", x)
+    return await conn.fetchval("SELECT count(*) FROM t")
+
+
+def test_a_second_unit_sent_ahead_queues_behind_the_first_without_finishing_it(database_url):
+    """Sending a unit while another is ahead waits for nothing: both are in flight, the database
+    runs them in the order sent (the second sees the first's row), and the poller moves the queue
+    on by itself; `result()` of the first finishes only the first."""
+    async def main():
+        async with Store.open(database_url, inline=True) as store:
+            await store.execute("CREATE TABLE t (x int)")
+            first = await store.send_ahead(_slow, 1)
+            second = await store.send_ahead(_slow, 2)
+            assert not first._task.done() and not second._task.done(), "the second did not finish the first"
+            assert store.ahead_stats == {"queued": 1}
+            assert first.result() == 1
+            assert not second._task.done(), "the first's result() finished only the first"
+            third = await store.send_ahead(_slow, 3, 0.05)
+            deadline = time.monotonic() + 10
+            while not third._task.done() and time.monotonic() < deadline:
+                await trio.sleep(1)     # trio's scheduler passes: only the poller turns the loop
+            assert third._task.done(), "the poller moved the queue on"
+            assert store.ahead_stats == {"queued": 2}
+            assert (second.result(), third.result()) == (2, 3)
+
+    _virtual(main)
+
+
+def test_a_failing_unit_ahead_keeps_its_error_and_the_one_behind_it_still_runs(database_url):
+    """The first unit fails (rolled back as a whole); the one queued behind it runs all the same,
+    on the same connection, and each gives its own result, in any order they are asked."""
+    async def main():
+        async with Store.open(database_url, inline=True) as store:
+            await store.execute("CREATE TABLE t (x int PRIMARY KEY)")
+
+            async def slow_insert_twice(conn):
+                await conn.execute("SELECT pg_sleep(0.3)")
+                await insert_twice(conn)
+
+            failed = await store.send_ahead(slow_insert_twice)
+            second = await store.send_ahead(_slow, 1)
+            assert not failed._task.done(), "both in flight"
+            assert second.result() == 1, "ran after the first, which left nothing behind"
+            with pytest.raises(asyncpg.UniqueViolationError):
+                failed.result()
+            with pytest.raises(asyncpg.UniqueViolationError):
+                failed.result()            # kept, however often it is asked
+            assert await store.fetchval("SELECT count(*) FROM t") == 1
+
+    _virtual(main)
+
+
+def test_a_crossing_must_miss_every_unit_queued_ahead_to_run_beside_them(database_url):
+    """Reads that miss both units in flight run beside them; reads that meet either one, or a
+    unit queued without a footprint (a claim: anything), finish them all first, in order."""
+    async def main():
+        async with Store.open(database_url, inline=True) as store:
+            await store.execute("CREATE TABLE t (x int)")
+
+            async def count(conn):
+                return await conn.fetchval("SELECT count(*) FROM t")
+
+            one, two = Footprint([1], ["+100"]), Footprint([2], ["+200"])
+            first = await store.send_ahead(_slow, 1, touches=one)
+            second = await store.send_ahead(_slow, 2, touches=two)
+            assert await store.run_statements(count, reads=Footprint([3], ["+300"])) == 0
+            assert not first._task.done() and not second._task.done()
+            assert store.ahead_stats == {"queued": 1, "beside": 1}
+            # Meets only the second (behind): both are finished first.
+            assert await store.run_statements(count, reads=Footprint([3], ["+200"])) == 2
+            assert store.ahead_stats == {"queued": 1, "beside": 1, "settled": 1}
+            assert (first.result(), second.result()) == (1, 2)
+            # Meets only the first (ahead), and the same for a unit with no footprint behind it.
+            first = await store.send_ahead(_slow, 3, touches=one)
+            second = await store.send_ahead(_slow, 4, touches=two)
+            assert await store.run_statements(count, reads=Footprint([1], ["+300"])) == 4
+            first = await store.send_ahead(_slow, 5, touches=one)
+            second = await store.send_ahead(_slow, 6)
+            assert await store.run_statements(count, reads=Footprint([3], ["+300"])) == 6
+            assert store.ahead_stats == {"queued": 3, "beside": 1, "settled": 3}
+            assert (first.result(), second.result()) == (5, 6)
 
     _virtual(main)
