@@ -14,7 +14,12 @@ completed, DNC, and the number's abandon lock-out and daily limit.
 
 A round's starts share their campaign, node, trunk, caller number and start time: each is bound
 once, and only the columns that vary per call go in as arrays (9 array parameters instead of 14:
-asyncpg encodes every element of each, PostgreSQL decodes them).
+asyncpg encodes every element of each, PostgreSQL decodes them). The arrays go as text literals
+cast in the statement (`$1::text::bigint[]`), as the hopper's claim sends its own
+(`dialer.store.hopper.Params.array`): for a list parameter asyncpg tests the list and every
+element against `collections.abc` classes (Iterable, Sized, Mapping: a Python-level
+`__instancecheck__` each, ~1,500 instructions), ~45 such tests a launch round of 1-2 calls, more
+than the rest of its encoding; a literal is one `join`. Only bigint and text columns go this way.
 """
 
 from __future__ import annotations
@@ -32,12 +37,12 @@ _TYPES = dict(zip(START_COLUMNS, ("bigint", "bigint", "bigint", "text", "text", 
 # The round's shared columns, one parameter each ($9...), then one array per varying column.
 _ROUND = {c: f"${9 + i}::{_TYPES[c]}" for i, c in enumerate(ROUND_COLUMNS)}
 _FIRST_ARRAY = 9 + len(ROUND_COLUMNS)
-_ARRAYS = ", ".join(f"${_FIRST_ARRAY + i}::{_TYPES[c]}[]" for i, c in enumerate(ROW_COLUMNS))
+_ARRAYS = ", ".join(f"${_FIRST_ARRAY + i}::text::{_TYPES[c]}[]" for i, c in enumerate(ROW_COLUMNS))
 _INPUT_COLUMNS = ", ".join(f"{_ROUND[c]} AS {c}" if c in _ROUND else f"u.{c}" for c in START_COLUMNS)
 
 _STATEMENT = f"""
 WITH ok AS (
-    SELECT l.id FROM lead l WHERE l.id = ANY($1::bigint[]) AND {_STILL_OURS}),
+    SELECT l.id FROM lead l WHERE l.id = ANY($1::text::bigint[]) AND {_STILL_OURS}),
 input AS (
     SELECT nextval('attempt_id_seq') AS id, {_INPUT_COLUMNS}
     FROM unnest({_ARRAYS}) AS u({", ".join(ROW_COLUMNS)})
@@ -47,8 +52,8 @@ input AS (
 -- index scan over both arrays: as `id = ANY($5) OR id = ANY($1)` it was a bitmap OR of two).
 released AS (
     UPDATE lead SET lease_owner = NULL, lease_expires_at = NULL
-    WHERE lease_owner = $2 AND id = ANY($1::bigint[] || $5::bigint[])
-      AND (id = ANY($5::bigint[]) OR id NOT IN (SELECT id FROM ok)))
+    WHERE lease_owner = $2 AND id = ANY($1::text::bigint[] || $5::text::bigint[])
+      AND (id = ANY($5::text::bigint[]) OR id NOT IN (SELECT id FROM ok)))
 SELECT ok.id AS lead_id, inserted.id AS attempt_id FROM ok LEFT JOIN inserted ON inserted.lead_id = ok.id
 """
 
@@ -69,9 +74,9 @@ async def recheck_and_start(conn, check: Check, ids: Sequence[int], release: Seq
     if stray:
         raise ValueError(f"attempt starts for leads not re-checked or handed back: {sorted(stray)}")
     shared = _shared(starts)
-    rows = await conn.fetch(_STATEMENT, list(ids), check.owner, check.now, check.campaign_id, list(release),
-                            *check.number_rule_args(), *shared,
-                            *[[getattr(s, column) for s in starts] for column in ROW_COLUMNS])
+    rows = await conn.fetch(_STATEMENT, _literal(ids, "bigint"), check.owner, check.now, check.campaign_id,
+                            _literal(release, "bigint"), *check.number_rule_args(), *shared,
+                            *[_literal([getattr(s, column) for s in starts], _TYPES[column]) for column in ROW_COLUMNS])
     passed = {r["lead_id"]: r["attempt_id"] for r in rows}
     missing = [s.lead_id for s in starts if s.lead_id in passed and passed[s.lead_id] is None]
     if missing:
@@ -87,3 +92,15 @@ def _shared(starts: Sequence[AttemptStart]) -> tuple:
     if any(v != values[0] for v in values):
         raise ValueError(f"attempt starts of one launch round must share {', '.join(ROUND_COLUMNS)}")
     return values[0]
+
+
+def _literal(values: Sequence, sql_type: str) -> str:
+    """`values` as a PostgreSQL array literal of `sql_type` ("bigint" or "text"): None is NULL,
+    text is double-quoted with backslashes and double quotes escaped (so "NULL", braces, commas
+    and spaces stay text)."""
+    if sql_type == "bigint":
+        return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    if sql_type != "text":
+        raise ValueError(f"no array literal for {sql_type}")
+    return "{" + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
