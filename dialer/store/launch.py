@@ -14,18 +14,16 @@ completed, DNC, and the number's abandon lock-out and daily limit.
 
 A round's starts share their campaign, node, trunk, caller number and start time: each is bound
 once, and only the columns that vary per call go in as arrays (9 array parameters instead of 14:
-asyncpg encodes every element of each, PostgreSQL decodes them). The arrays go as text literals
-cast in the statement (`$1::text::bigint[]`), as the hopper's claim sends its own
-(`dialer.store.hopper.Params.array`): for a list parameter asyncpg tests the list and every
-element against `collections.abc` classes (Iterable, Sized, Mapping: a Python-level
-`__instancecheck__` each, ~1,500 instructions), ~45 such tests a launch round of 1-2 calls, more
-than the rest of its encoding; a literal is one `join`. Only bigint and text columns go this way.
+asyncpg encodes every element of each, PostgreSQL decodes them). They go as text literals cast
+in the statement (`dialer.store.array_text`: ~45 `collections.abc` tests by asyncpg a launch round
+of 1-2 calls fewer).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from .array_text import array_literal
 from .attempts import INSERT_STARTS, ROUND_COLUMNS, ROW_COLUMNS, START_COLUMNS, AttemptStart
 from .hopper import RECHECK_WHERE, Check
 
@@ -74,9 +72,10 @@ async def recheck_and_start(conn, check: Check, ids: Sequence[int], release: Seq
     if stray:
         raise ValueError(f"attempt starts for leads not re-checked or handed back: {sorted(stray)}")
     shared = _shared(starts)
-    rows = await conn.fetch(_STATEMENT, _literal(ids, "bigint"), check.owner, check.now, check.campaign_id,
-                            _literal(release, "bigint"), *check.number_rule_args(), *shared,
-                            *[_literal([getattr(s, column) for s in starts], _TYPES[column]) for column in ROW_COLUMNS])
+    rows = await conn.fetch(_STATEMENT, array_literal(ids, "bigint"), check.owner, check.now, check.campaign_id,
+                            array_literal(release, "bigint"), *check.number_rule_args(), *shared,
+                            *[array_literal([getattr(s, column) for s in starts], _TYPES[column])
+                              for column in ROW_COLUMNS])
     passed = {r["lead_id"]: r["attempt_id"] for r in rows}
     missing = [s.lead_id for s in starts if s.lead_id in passed and passed[s.lead_id] is None]
     if missing:
@@ -93,14 +92,3 @@ def _shared(starts: Sequence[AttemptStart]) -> tuple:
         raise ValueError(f"attempt starts of one launch round must share {', '.join(ROUND_COLUMNS)}")
     return values[0]
 
-
-def _literal(values: Sequence, sql_type: str) -> str:
-    """`values` as a PostgreSQL array literal of `sql_type` ("bigint" or "text"): None is NULL,
-    text is double-quoted with backslashes and double quotes escaped (so "NULL", braces, commas
-    and spaces stay text)."""
-    if sql_type == "bigint":
-        return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
-    if sql_type != "text":
-        raise ValueError(f"no array literal for {sql_type}")
-    return "{" + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
