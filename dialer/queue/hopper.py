@@ -103,7 +103,7 @@ class Hopper:
         # any lease already held, and leads that leave can only make the earliest later.
         self._earliest_lease: dt.datetime | None = None
         self._mix = WeightedMix()
-        self._lock = trio.Lock()  # one refill/take at a time per hopper
+        self._lock = _Lock()  # one refill/take at a time per hopper
         # A top-up claim sent ahead of the next take (`store.send_ahead`, virtual time's inline
         # store): (requests, when, the pending result, rewinds to apply after it), or None.
         self._send_ahead = getattr(store, "sends_ahead", False)
@@ -527,6 +527,29 @@ def _launch_reads(picked: list[LeadToDial], closed: list[LeadToDial]) -> Footpri
     """All that a launch's `start` touches: the leads it re-checks or hands back, and their
     numbers (see `Hopper.take`)."""
     return Footprint([lead.id for lead in picked + closed], [lead.phone for lead in picked + closed])
+
+
+class _Lock:
+    """A `trio.Lock` whose uncontended acquire is not a scheduling point.
+
+    trio's acquire yields to the scheduler even when the lock is free (a checkpoint, by trio's
+    convention): one more task step and scheduler pass every launch round, for a lock that is
+    only ever contended by the maintenance loop. A take that must cross to the database
+    checkpoints there; a contended acquire waits as trio's does."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = trio.Lock()
+
+    async def __aenter__(self) -> None:
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
+
+    async def __aexit__(self, *exc) -> None:
+        self._lock.release()
 
 
 async def _claim_and_start(conn, recheck_args: tuple, claim_args: tuple | None, picked: list, start):

@@ -22,6 +22,7 @@ from dialer.lifecycle.outcomes import LeadState, NextState, after_outcome
 from dialer.lifecycle.rules import OUTCOMES, CampaignRules, RuleError
 from dialer.lifecycle.windows import Window, lead_window
 
+from .array_text import array_literal
 from .rules import TRANSACTION_ID, load_rules_once
 
 WindowFactory = Callable[[CampaignRules, dict], Window]
@@ -204,7 +205,7 @@ _LEAD_COLUMNS = ("id", "campaign_id", "status", "call_mode", "attempts", "timezo
 # a lead that is gone).
 _LOCK_ATTEMPTS_AND_LEADS = f"""
 WITH a AS (
-    SELECT id, lead_id, campaign_id, ended_at, wrap_code FROM attempt WHERE id = ANY($1::bigint[])
+    SELECT id, lead_id, campaign_id, ended_at, wrap_code FROM attempt WHERE id = ANY($1::text::bigint[])
     ORDER BY id FOR UPDATE),
 l AS (
     SELECT {", ".join(_LEAD_COLUMNS)} FROM lead WHERE id = ANY(ARRAY(SELECT lead_id FROM a))
@@ -217,16 +218,26 @@ FROM a LEFT JOIN l ON l.id = a.lead_id ORDER BY a.id"""
 async def _lock_attempts_and_leads(conn, ids: list[int]) -> tuple[list, dict[int, dict]]:
     """The attempts `ids` and their leads, locked: (attempt rows, {lead id: lead as a dict})."""
     attempts, leads = [], {}
-    for r in await conn.fetch(_LOCK_ATTEMPTS_AND_LEADS, ids):
+    for r in await conn.fetch(_LOCK_ATTEMPTS_AND_LEADS, array_literal(ids, "bigint")):
         attempts.append(r)
         if r["lead_id"] is not None and r["lead_id"] not in leads:
             leads[r["lead_id"]] = {c: r["lead_" + c] for c in _LEAD_COLUMNS}
     return attempts, leads
 
 
+# The close-and-move statement's array types, attempt columns then lead columns; the integer, text
+# and boolean ones go as text literals (`array_text`: asyncpg's per-element tests), timestamps as lists.
+_CLOSE_TYPES = ("bigint", "text", None, "int", None, None, None, "bigint")
+_MOVE_TYPES = ("bigint", "text", "text", None, "bool", "int", None, "text", None)
+
+
+def _arrays(columns, types) -> list:
+    return [list(c) if t is None else array_literal(c, t) for c, t in zip(columns, types)]
+
+
 async def _close_and_move(conn, closing: list[tuple], updates: list[tuple]) -> None:
-    attempt_cols = [list(c) for c in zip(*closing)]
-    lead_cols = [list(c) for c in zip(*updates)] if updates else [[] for _ in range(9)]
+    attempt_cols = _arrays(zip(*closing), _CLOSE_TYPES)
+    lead_cols = _arrays(zip(*updates) if updates else [[] for _ in range(9)], _MOVE_TYPES)
     # The attempts close; the leads move on, and their due callbacks have now been dialed. The
     # parts touch different rows (the leads and attempts are locked above), one snapshot.
     await conn.execute(
@@ -236,13 +247,14 @@ async def _close_and_move(conn, closing: list[tuple], updates: list[tuple]) -> N
                    answered_at = coalesce(a.answered_at, attempt.answered_at),
                    bridged_at = coalesce(a.bridged_at, attempt.bridged_at),
                    operator_id = coalesce(a.operator_id, attempt.operator_id)
-               FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::timestamptz[],
-                           $6::timestamptz[], $7::timestamptz[], $8::bigint[])
+               FROM unnest($1::text::bigint[], $2::text::text[], $3::timestamptz[], $4::text::int[],
+                           $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::text::bigint[])
                     AS a(id, outcome, ended_at, sip_status, ringing_at, answered_at, bridged_at, operator_id)
                WHERE attempt.id = a.id),
            u AS (
-               SELECT * FROM unnest($9::bigint[], $10::text[], $11::text[], $12::timestamptz[], $13::bool[],
-                                    $14::int[], $15::timestamptz[], $16::text[], $17::timestamptz[])
+               SELECT * FROM unnest($9::text::bigint[], $10::text::text[], $11::text::text[], $12::timestamptz[],
+                                    $13::text::bool[], $14::text::int[], $15::timestamptz[], $16::text::text[],
+                                    $17::timestamptz[])
                    AS u(id, status, call_mode, next_at, completed, attempts, contacted_at, outcome, ended_at)),
            called_back AS (
                UPDATE callback SET done_at = u.ended_at FROM u

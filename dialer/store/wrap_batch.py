@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .array_text import array_literal
 from .attempts import default_window
 from .campaigns import NotFound
 from .lead_ops import LEAD_COLUMNS, LEAD_FROM, _lead_dict, decide_wrap, wrap_note, wrap_summary
@@ -79,29 +80,30 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
                UPDATE lead SET wrap_code = u.wrap_code, status = u.status, call_mode = u.call_mode,
                    completed = u.completed, next_attempt_at = u.next_at,
                    contact_status = coalesce(u.contact_status, lead.contact_status), updated_at = u.now
-               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::timestamptz[],
-                           $7::text[], $8::timestamptz[])
+               FROM unnest($1::text::bigint[], $2::text::text[], $3::text::text[], $4::text::text[], $5::text::bool[],
+                           $6::timestamptz[], $7::text::text[], $8::timestamptz[])
                     AS u(id, wrap_code, status, call_mode, completed, next_at, contact_status, now)
                WHERE lead.id = u.id),
            attempt_u AS (
                UPDATE attempt SET wrap_code = u.wrap_code, operator_id = coalesce(u.operator_id, attempt.operator_id),
                    notes = CASE WHEN u.note IS NULL THEN attempt.notes
                                 ELSE concat_ws('; ', attempt.notes, u.note) END
-               FROM unnest($9::bigint[], $10::text[], $11::bigint[], $12::text[]) AS u(id, wrap_code, operator_id, note)
+               FROM unnest($9::text::bigint[], $10::text::text[], $11::text::bigint[], $12::text::text[])
+                    AS u(id, wrap_code, operator_id, note)
                WHERE attempt.id = u.id),
            dnc_i AS (
                INSERT INTO dnc (phone, campaign_id, source, added_at)
-               SELECT * FROM unnest($13::text[], $14::bigint[], $15::text[], $16::timestamptz[])
+               SELECT * FROM unnest($13::text::text[], $14::text::bigint[], $15::text::text[], $16::timestamptz[])
                ON CONFLICT (phone, coalesce(campaign_id, 0)) DO NOTHING),
            note_i AS (
                INSERT INTO lead_note (lead_id, author, kind, body, created_at)
                SELECT u.lead_id, u.author, 'wrap', u.body, u.now
-               FROM unnest($17::bigint[], $18::text[], $19::text[], $20::timestamptz[]) WITH ORDINALITY
+               FROM unnest($17::text::bigint[], $18::text::text[], $19::text::text[], $20::timestamptz[]) WITH ORDINALITY
                     AS u(lead_id, author, body, now, ord) ORDER BY u.ord),
            cb AS (
                SELECT nextval(pg_get_serial_sequence('callback', 'id')) AS id, u.*
-               FROM unnest($21::bigint[], $22::bigint[], $23::timestamptz[], $24::bigint[], $25::text[],
-                           $26::timestamptz[]) AS u(lead_id, campaign_id, due_at, operator_id, note, now)),
+               FROM unnest($21::text::bigint[], $22::text::bigint[], $23::timestamptz[], $24::text::bigint[],
+                           $25::text::text[], $26::timestamptz[]) AS u(lead_id, campaign_id, due_at, operator_id, note, now)),
            cb_closed AS (
                UPDATE callback SET done_at = cb.now FROM cb
                WHERE callback.lead_id = cb.lead_id AND callback.done_at IS NULL),
@@ -109,8 +111,8 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
                INSERT INTO callback (id, lead_id, campaign_id, due_at, operator_id, note, created_at)
                SELECT id, lead_id, campaign_id, due_at, operator_id, note, now FROM cb RETURNING id)
            SELECT cb.id, cb.lead_id FROM cb JOIN cb_i USING (id)""",
-        *_columns(leads_u, 8), *_columns(attempts_u, 4), *_columns(dnc, 4), *_columns(notes, 4),
-        *_columns(calls_back, 6))
+        *_columns(leads_u, _LEAD_U), *_columns(attempts_u, _ATTEMPT_U), *_columns(dnc, _DNC_I),
+        *_columns(notes, _NOTE_I), *_columns(calls_back, _CB))
     callback_ids = {r["lead_id"]: r["id"] for r in rows}
     return [wrap_summary(lead["id"], res, callback_ids.get(lead["id"]), w["attempt_id"])
             for w, lead, res in decided]
@@ -121,11 +123,11 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
 # subqueries, run once, their answers on every lead row.
 _LOCK_LEADS_AND_CHECK = f"""
 SELECT {LEAD_COLUMNS},
-       ARRAY(SELECT id FROM operator WHERE id = ANY($2::bigint[])) AS known_operators,
-       ARRAY(SELECT id FROM attempt WHERE id = ANY($3::bigint[]) ORDER BY id) AS attempt_ids,
-       ARRAY(SELECT lead_id FROM attempt WHERE id = ANY($3::bigint[]) ORDER BY id) AS attempt_leads,
+       ARRAY(SELECT id FROM operator WHERE id = ANY($2::text::bigint[])) AS known_operators,
+       ARRAY(SELECT id FROM attempt WHERE id = ANY($3::text::bigint[]) ORDER BY id) AS attempt_ids,
+       ARRAY(SELECT lead_id FROM attempt WHERE id = ANY($3::text::bigint[]) ORDER BY id) AS attempt_leads,
        {TRANSACTION_ID}
-FROM {LEAD_FROM} WHERE l.id = ANY($1::bigint[]) ORDER BY l.id FOR UPDATE OF l"""
+FROM {LEAD_FROM} WHERE l.id = ANY($1::text::bigint[]) ORDER BY l.id FOR UPDATE OF l"""
 _CHECKS = ("known_operators", "attempt_ids", "attempt_leads", "transaction_id")
 
 
@@ -133,7 +135,8 @@ async def _lock_leads_and_check(conn, lead_ids: list[int], operator_ids: list[in
                                 attempt_ids: list[int]) -> tuple[dict[int, dict], set[int], dict[int, int | None], int]:
     """({lead id: lead}, the operator ids that exist, {attempt id: its lead id}, the transaction's
     id); the leads locked."""
-    rows = await conn.fetch(_LOCK_LEADS_AND_CHECK, lead_ids, operator_ids, attempt_ids)
+    rows = await conn.fetch(_LOCK_LEADS_AND_CHECK, array_literal(lead_ids, "bigint"),
+                            array_literal(operator_ids, "bigint"), array_literal(attempt_ids, "bigint"))
     if not rows:
         return {}, set(), {}, None
     first = rows[0]
@@ -156,6 +159,17 @@ async def apply_wrap_kw(conn, kw: dict) -> dict:
     return await apply_wrap(conn, kw.pop("lead_id"), kw.pop("code"), **kw)
 
 
-def _columns(rows: list[tuple], width: int) -> list[list]:
-    """Rows as `width` column arrays (empty arrays for no rows: unnest then yields nothing)."""
-    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(width)]
+# Each part's array types; the integer, text and boolean ones go as text literals (`array_text`:
+# asyncpg tests every element of a list parameter), timestamps (None) as lists.
+_LEAD_U = ("bigint", "text", "text", "text", "bool", None, "text", None)
+_ATTEMPT_U = ("bigint", "text", "bigint", "text")
+_DNC_I = ("text", "bigint", "text", None)
+_NOTE_I = ("bigint", "text", "text", None)
+_CB = ("bigint", "bigint", None, "bigint", "text", None)
+
+
+def _columns(rows: list[tuple], types: tuple) -> list:
+    """Rows as one array per column of `types` (empty arrays for no rows: unnest then yields
+    nothing)."""
+    columns = zip(*rows) if rows else [[] for _ in types]
+    return [list(c) if t is None else array_literal(c, t) for c, t in zip(columns, types)]

@@ -152,3 +152,25 @@ async def test_the_numbers_lock_out_and_daily_limit_are_checked_at_dial_time(sto
     again = await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), [abandoned, limited], [],
                                        [_start(cid, lid, abandoned), _start(cid, lid, limited)])
     assert set(again) == {abandoned, limited}
+
+
+async def test_per_call_text_columns_arrive_as_they_were_whatever_they_hold(store):
+    # The per-call columns go to PostgreSQL as array literals (text): quotes, backslashes, braces,
+    # commas, spaces, the word NULL and None must each arrive as themselves.
+    cid, lid, ids = await store.run(_five_leased_leads)
+    awkward = ['say "hi"', "back\\slash", "{braces},commas", " NULL", "NULL", "", "é ü"]
+    starts = [dataclasses.replace(_start(cid, lid, ids[0]), call_id=awkward[0], lead_timezone=awkward[1],
+                                  lead_region=awkward[2], call_mode=awkward[3]),
+              dataclasses.replace(_start(cid, lid, ids[1]), call_id=awkward[4], lead_timezone=awkward[5],
+                                  lead_region=None, call_mode=awkward[6]),
+              dataclasses.replace(_start(cid, lid, ids[2]), called_number='+1 "202" \\ 555')]
+    passed = await store.run_statements(recheck_and_start, Check(cid, "n1", NOW), ids[:4], [ids[3]], starts)
+    assert set(passed) == set(ids[:4]) and passed[ids[3]] is None
+    rows = {r["lead_id"]: dict(r) for r in await store.fetch(
+        "SELECT id, lead_id, campaign_id, list_id, node, trunk, call_id, called_number, caller_number, lead_timezone,"
+        " lead_region, call_mode, started_at FROM attempt WHERE lead_id = ANY($1::bigint[])", ids)}
+    assert set(rows) == set(ids[:3])
+    for s in starts:
+        assert rows[s.lead_id] == {"id": passed[s.lead_id], **dataclasses.asdict(s)}
+    leads, _ = await _state(store, ids)
+    assert leads[ids[3]]["lease_owner"] is None, "handed back through the release literal"
