@@ -26,8 +26,11 @@ its WHERE matches, tested on its snapshot first), so neither waits on the other 
 and no deadlock can form. (Their sequences differ too: only the launch draws attempt ids.)
 
 A footprint is about rows the engine names by lead id and number: the numbers are the ones the
-engine holds for its leads (the hopper's claim). Something that changes a lead's number in the
-database while the engine holds the lead is not seen here (nothing does in a virtual day).
+engine holds for its leads (the hopper's claim). A lead whose number was changed in the database
+while the engine held it (an import's update by customer key) fails the launch's re-check, which
+wants the number in the database to be the number dialed, whichever number the flush wrote for.
+Such a launch reads the new number's DNC entries and attempts, which its footprint does not name,
+but only to refuse the lead: its result does not depend on them.
 
 `None` for a footprint means "may touch anything": a crossing that declares no reads, or a unit
 sent ahead without a footprint, is never run beside anything.
