@@ -33,6 +33,8 @@ from typing import Any, Awaitable, Callable
 
 import trio
 
+from dialer.clock import clock_reading
+
 LINGER_LATENESS = 4.0  # seconds a linger timer may fire late (at most, and only if idle)
 
 TimerFn = Callable[[Any], Awaitable[None]]
@@ -45,6 +47,7 @@ class TimerQueue:
         self._lingers: list = []  # (deadline, seq, fn, arg): fn(arg) is a plain call
         self._seq = itertools.count()
         self._sleep: trio.CancelScope | None = None  # the serving task's sleep, while it sleeps
+        self._now = clock_reading()  # reads trio's clock, one call deep
 
     def __len__(self) -> int:
         return len(self._heap) + len(self._lingers)
@@ -52,7 +55,7 @@ class TimerQueue:
     def schedule(self, delay: float, fn: TimerFn, arg: Any,
                  needed: Callable[[Any], bool] | None = None) -> None:
         """Call `await fn(arg)` in `delay` seconds (unless `needed(arg)` is False by then)."""
-        self.schedule_at(trio.current_time() + delay, fn, arg, needed)
+        self.schedule_at(self._now() + delay, fn, arg, needed)
 
     def schedule_at(self, deadline: float, fn: TimerFn, arg: Any,
                     needed: Callable[[Any], bool] | None = None) -> None:
@@ -65,7 +68,7 @@ class TimerQueue:
     def schedule_linger(self, delay: float, fn: LingerFn, arg: Any) -> None:
         """A linger timer: `fn(arg)` (not awaited) in `delay` seconds or up to LINGER_LATENESS
         later."""
-        deadline = trio.current_time() + delay
+        deadline = self._now() + delay
         heapq.heappush(self._lingers, (deadline, next(self._seq), fn, arg))
         sleep = self._sleep
         if sleep is not None and deadline + LINGER_LATENESS < sleep.deadline:
@@ -84,17 +87,17 @@ class TimerQueue:
         """Fire the linger timers whose deadline has passed (strictly: a message arriving
         at the deadline itself still finds the transaction, as with any timer)."""
         lingers = self._lingers
-        if lingers and lingers[0][0] < trio.current_time():
-            self._fire_lingers(trio.current_time(), strictly=True, on_error=on_error)
+        if lingers and lingers[0][0] < self._now():
+            self._fire_lingers(self._now(), strictly=True, on_error=on_error)
 
     async def serve(self, before_due: Callable[[], Awaitable[None]],
                     on_error: Callable[[], None]) -> None:
         """Fire timers as they fall due, until cancelled. `before_due()` runs first whenever
         some are due (the endpoint handles the datagrams already waiting: an answer that
         reached the socket before its timer's deadline did arrive in time)."""
-        heap, lingers = self._heap, self._lingers
+        heap, lingers, reading = self._heap, self._lingers, self._now
         while True:
-            now = trio.current_time()
+            now = reading()
             if (heap and heap[0][0] <= now) or (lingers and lingers[0][0] <= now):
                 # Lingers due strictly before now first, before the queued messages meet them.
                 self._fire_lingers(now, strictly=True, on_error=on_error)
