@@ -34,6 +34,7 @@ from typing import Any, Awaitable, Callable
 import trio
 
 from dialer.clock import clock_reading
+from dialer.scope_sleep import sleep_in as _sleep_in
 
 LINGER_LATENESS = 4.0  # seconds a linger timer may fire late (at most, and only if idle)
 
@@ -152,22 +153,3 @@ class TimerQueue:
                 entry[2](entry[3])
             except Exception:  # a bug in one call must not stop every call's timers
                 on_error()
-
-
-async def _sleep_in(scope: trio.CancelScope) -> None:
-    """Sleep until `scope` (entered by the caller) is cancelled: its deadline, or `cancel()`.
-
-    `trio.sleep_forever()` would end by raising Cancelled, to be caught by the scope; here the
-    task is woken with a plain return instead (a timer task wakes once a call or so, and the
-    exception's raise and unwinding were a fifth of such a wake-up). A cancellation from an
-    outer scope is raised as usual; should one come together with ours, it is raised at the
-    caller's next checkpoint."""
-    task = trio.lowlevel.current_task()
-
-    def abort(raise_cancel) -> trio.lowlevel.Abort:
-        if scope.cancel_called:
-            trio.lowlevel.reschedule(task)      # woken by our own scope: return normally
-            return trio.lowlevel.Abort.FAILED
-        return trio.lowlevel.Abort.SUCCEEDED    # an outer scope: Cancelled, as usual
-
-    await trio.lowlevel.wait_task_rescheduled(abort)
