@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import trio
 
+from dialer.clock import clock_reading
 from dialer.net import Address
 
 FIRST_EPHEMERAL_PORT = 49152
@@ -97,6 +98,7 @@ class MemoryNetwork:
         self._sockets: dict[Address, MemorySocket] = {}
         self._ports = itertools.cycle(range(FIRST_EPHEMERAL_PORT, LAST_PORT + 1))
         self._seq = itertools.count()
+        self._now = clock_reading()  # reads trio's clock, one call deep
         self.queue_limit = queue_limit
         self.stats = NetworkStats()
         self.carry_messages = carry_messages
@@ -169,12 +171,13 @@ class MemoryNetwork:
             self.stats.overflowed += 1
             return
         self.stats.delivered += 1
-        target._enqueue(trio.current_time() + delay, next(self._seq), data, source, message)
+        target._enqueue(self._now() + delay, next(self._seq), data, source, message)
 
 
 class MemorySocket:
     def __init__(self, network: MemoryNetwork, address: Address):
         self._network = network
+        self._now = network._now
         self.local_address: Address = address
         # (deliver at, seq, bytes, source, the sender's message or None)
         self._heap: list[tuple[float, int, bytes, Address, object]] = []
@@ -220,7 +223,7 @@ class MemorySocket:
                 raise trio.ClosedResourceError("socket was closed")
             heap = self._heap
             deadline = heap[0][0] if heap else math.inf
-            if heap and deadline <= trio.current_time():  # (no clock read for an empty queue)
+            if heap and deadline <= self._now():  # (no clock read for an empty queue)
                 if yielded:
                     return heapq.heappop(heap)
                 await trio.lowlevel.checkpoint()  # data waiting: still let others run first
@@ -252,7 +255,7 @@ class MemorySocket:
         """The next datagram if one is due now, else None (lets the endpoint take every
         datagram due at this instant in one wake-up, as it does with a real socket)."""
         heap = self._heap
-        if heap and not self._closed and heap[0][0] <= trio.current_time():
+        if heap and not self._closed and heap[0][0] <= self._now():
             _, _, data, source, _ = heapq.heappop(heap)
             return data, source
         return None
@@ -260,7 +263,7 @@ class MemorySocket:
     def receive_nowait_carried(self) -> tuple[bytes, Address, object] | None:
         """`receive_nowait()`, with the message carried beside the bytes (None if none was)."""
         heap = self._heap
-        if heap and not self._closed and heap[0][0] <= trio.current_time():
+        if heap and not self._closed and heap[0][0] <= self._now():
             return heapq.heappop(heap)[2:]
         return None
 
@@ -268,7 +271,7 @@ class MemorySocket:
                  message=None) -> None:
         heapq.heappush(self._heap, (deliver_at, seq, data, source, message))
         if self._heap[0][1] == seq and (self._waiting or self._bare):  # now first in line
-            if self._bare or deliver_at <= trio.current_time():
+            if self._bare or deliver_at <= self._now():
                 # Due now (a network without latency): wake the receivers outright. Moving
                 # their deadline to now would wake them in the same pass, but through a
                 # Cancelled exception raised in and caught by their cancel scope, which

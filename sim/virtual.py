@@ -12,10 +12,16 @@ loss and jitter draws do. `run_virtual` therefore also seeds trio's scheduler.
 
 from __future__ import annotations
 
+from math import inf
 from typing import Any, Awaitable, Callable
 
 import trio
 import trio.testing
+
+try:    # trio's run context, for the autojump below; without it MockClock's own is kept
+    from trio._core._run import GLOBAL_RUN_CONTEXT as _RUN_CONTEXT
+except ImportError:    # pragma: no cover - a future trio
+    _RUN_CONTEXT = None
 
 
 def seed_trio_scheduler(seed: int) -> bool:
@@ -49,6 +55,25 @@ def virtual_clock() -> trio.testing.MockClock:
         return mock_reading()
 
     clock.current_time = current_time      # type: ignore[method-assign]
+
+    # The run loop calls `_autojump` each time every task is blocked (~3 times a call on the
+    # day). MockClock's asks `trio.lowlevel.current_statistics()` for the seconds to the next
+    # deadline, which builds two statistics objects and walks every registered file
+    # descriptor to count waiters; only the deadline is used. This computes that one field
+    # the way `current_statistics` does (the runner's next deadline minus the time) and jumps
+    # exactly as MockClock does.
+    mock_autojump = clock._autojump
+
+    def autojump() -> None:
+        try:
+            next_deadline = _RUN_CONTEXT.runner.deadlines.next_deadline()  # type: ignore[union-attr]
+        except AttributeError:
+            return mock_autojump()
+        jump = next_deadline - current_time()
+        if 0 < jump < inf:
+            clock.jump(jump)
+
+    clock._autojump = autojump             # type: ignore[method-assign]
     return clock
 
 

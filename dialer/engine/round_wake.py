@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import trio
 
+from dialer.scope_sleep import sleep_in
+
 
 class RoundWake:
     def __init__(self, gap: float) -> None:
@@ -50,7 +52,7 @@ class RoundWake:
             self._sleep = sleep
             self._seen = False
             try:
-                await trio.sleep_forever()
+                await sleep_in(sleep)   # its deadline ends it with a plain return, no Cancelled
             finally:
                 self._sleep = None
                 self._pending = False   # what came meanwhile is the next round's to see

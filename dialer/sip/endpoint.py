@@ -99,7 +99,7 @@ class Call:
         # (a connection to `peer`, opened on demand and shared with other calls).
         self.transport = transport or endpoint.transport
         self.state = INCOMING if direction == "inbound" else CALLING
-        self.started_at = now = trio.current_time()
+        self.started_at = now = endpoint._now()
         self.progress: list[tuple[float, str]] = [(now, self.state)]
         self.answered_at: float | None = None
         self.ended_at: float | None = None
@@ -185,7 +185,7 @@ class Call:
         if state == self.state or self.state == ENDED:
             return
         self.state = state
-        self.progress.append((trio.current_time(), state))
+        self.progress.append((self.endpoint._now(), state))
         if self._waiters:
             waiting = []
             for waiter in self._waiters:
@@ -211,7 +211,7 @@ class Call:
             self.sip_status = status  # an answered call keeps its 200
         self.reason = self.reason or reason
         self.ended_by = by
-        self.ended_at = trio.current_time()
+        self.ended_at = self.endpoint._now()
         self._set_state(ENDED)
         self.endpoint._forget_call(self)   # before the hook: the trunk's breaker has the result
         self._tell_fate()
@@ -302,7 +302,7 @@ class Call:
         endpoint._add_dialog(self)
         self._ok, self._acked = response, False
         self._ok_interval = endpoint.timers.t1
-        self.answered_at = trio.current_time()
+        self.answered_at = endpoint._now()
         self.outcome, self.sip_status = outcomes.ANSWERED, 200
         self._set_state(ANSWERED)
         await endpoint._respond(self._server_tx, response, self.peer)
@@ -511,6 +511,7 @@ class Endpoint:
         self._servers: dict[tuple[str, str], _ServerEntry] = {}
         self._dialogs: dict[tuple[str, str], Call] = {}     # (Call-ID, our tag) -> call
         self._timers = TimerQueue()
+        self._now = self._timers._now  # reads trio's clock, one call deep (`clock_reading`)
         self._nursery: trio.Nursery | None = None
 
     @property
@@ -577,7 +578,7 @@ class Endpoint:
         if name in LINGER_TIMERS:
             self._timers.schedule_linger(event.delay, linger_over, (entry, name))
             return
-        deadline = trio.current_time() + event.delay
+        deadline = self._now() + event.delay
         if name in GIVE_UP_TIMERS:
             if entry.retransmitting:
                 entry.give_up = deadline
@@ -904,7 +905,7 @@ class Endpoint:
             # transaction and go on (waiting here stalled every call until Timer F, 32 s).
             await self._start_client(call.dialog.create_request("BYE"), call.peer, call.transport)
             return
-        call.answered_at = trio.current_time()
+        call.answered_at = self._now()
         call.outcome, call.sip_status, call.reason = outcomes.ANSWERED, response.status, "answered"
         if response.body:
             call.remote_sdp = response.body

@@ -33,6 +33,9 @@ from typing import Any, Awaitable, Callable
 
 import trio
 
+from dialer.clock import clock_reading
+from dialer.scope_sleep import sleep_in as _sleep_in
+
 LINGER_LATENESS = 4.0  # seconds a linger timer may fire late (at most, and only if idle)
 
 TimerFn = Callable[[Any], Awaitable[None]]
@@ -45,6 +48,7 @@ class TimerQueue:
         self._lingers: list = []  # (deadline, seq, fn, arg): fn(arg) is a plain call
         self._seq = itertools.count()
         self._sleep: trio.CancelScope | None = None  # the serving task's sleep, while it sleeps
+        self._now = clock_reading()  # reads trio's clock, one call deep
 
     def __len__(self) -> int:
         return len(self._heap) + len(self._lingers)
@@ -52,7 +56,7 @@ class TimerQueue:
     def schedule(self, delay: float, fn: TimerFn, arg: Any,
                  needed: Callable[[Any], bool] | None = None) -> None:
         """Call `await fn(arg)` in `delay` seconds (unless `needed(arg)` is False by then)."""
-        self.schedule_at(trio.current_time() + delay, fn, arg, needed)
+        self.schedule_at(self._now() + delay, fn, arg, needed)
 
     def schedule_at(self, deadline: float, fn: TimerFn, arg: Any,
                     needed: Callable[[Any], bool] | None = None) -> None:
@@ -65,7 +69,7 @@ class TimerQueue:
     def schedule_linger(self, delay: float, fn: LingerFn, arg: Any) -> None:
         """A linger timer: `fn(arg)` (not awaited) in `delay` seconds or up to LINGER_LATENESS
         later."""
-        deadline = trio.current_time() + delay
+        deadline = self._now() + delay
         heapq.heappush(self._lingers, (deadline, next(self._seq), fn, arg))
         sleep = self._sleep
         if sleep is not None and deadline + LINGER_LATENESS < sleep.deadline:
@@ -84,17 +88,17 @@ class TimerQueue:
         """Fire the linger timers whose deadline has passed (strictly: a message arriving
         at the deadline itself still finds the transaction, as with any timer)."""
         lingers = self._lingers
-        if lingers and lingers[0][0] < trio.current_time():
-            self._fire_lingers(trio.current_time(), strictly=True, on_error=on_error)
+        if lingers and lingers[0][0] < self._now():
+            self._fire_lingers(self._now(), strictly=True, on_error=on_error)
 
     async def serve(self, before_due: Callable[[], Awaitable[None]],
                     on_error: Callable[[], None]) -> None:
         """Fire timers as they fall due, until cancelled. `before_due()` runs first whenever
         some are due (the endpoint handles the datagrams already waiting: an answer that
         reached the socket before its timer's deadline did arrive in time)."""
-        heap, lingers = self._heap, self._lingers
+        heap, lingers, reading = self._heap, self._lingers, self._now
         while True:
-            now = trio.current_time()
+            now = reading()
             if (heap and heap[0][0] <= now) or (lingers and lingers[0][0] <= now):
                 # Lingers due strictly before now first, before the queued messages meet them.
                 self._fire_lingers(now, strictly=True, on_error=on_error)
@@ -149,22 +153,3 @@ class TimerQueue:
                 entry[2](entry[3])
             except Exception:  # a bug in one call must not stop every call's timers
                 on_error()
-
-
-async def _sleep_in(scope: trio.CancelScope) -> None:
-    """Sleep until `scope` (entered by the caller) is cancelled: its deadline, or `cancel()`.
-
-    `trio.sleep_forever()` would end by raising Cancelled, to be caught by the scope; here the
-    task is woken with a plain return instead (a timer task wakes once a call or so, and the
-    exception's raise and unwinding were a fifth of such a wake-up). A cancellation from an
-    outer scope is raised as usual; should one come together with ours, it is raised at the
-    caller's next checkpoint."""
-    task = trio.lowlevel.current_task()
-
-    def abort(raise_cancel) -> trio.lowlevel.Abort:
-        if scope.cancel_called:
-            trio.lowlevel.reschedule(task)      # woken by our own scope: return normally
-            return trio.lowlevel.Abort.FAILED
-        return trio.lowlevel.Abort.SUCCEEDED    # an outer scope: Cancelled, as usual
-
-    await trio.lowlevel.wait_task_rescheduled(abort)

@@ -68,3 +68,22 @@ async def test_each_sleep_takes_its_own_first_event(autojump_clock):
             start = trio.current_time()
             await wake.next_round(tick=5)
             assert trio.current_time() - start == pytest.approx(0.1 + 0.25, abs=1e-9)
+
+
+async def test_the_round_sleep_ends_with_a_plain_return_and_obeys_outer_cancellation(autojump_clock):
+    """Its own deadline wakes the runner without a Cancelled raised and caught (the scope
+    catches nothing), at the same instant; a stop from outside still raises Cancelled."""
+    wake, seen = RoundWake(0.25), []
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        async def look():
+            await trio.sleep(0.1)
+            seen.append(wake._sleep)
+        nursery.start_soon(look)
+        await wake.next_round(tick=0.5)
+    assert trio.current_time() - start == pytest.approx(0.75, abs=1e-9)
+    assert seen[0] is not None and seen[0].cancel_called and not seen[0].cancelled_caught
+    with trio.move_on_after(0.3) as outer:
+        await wake.next_round(tick=0.5)
+        pytest.fail("the outer cancellation did not reach the round's sleep")
+    assert outer.cancelled_caught and wake._sleep is None

@@ -38,3 +38,27 @@ def test_run_virtual_runs_on_it():
         return isinstance(clock, trio.testing.MockClock), trio.current_time() - start
 
     assert run_virtual(main) == (True, 42.0)
+
+
+def test_autojump_lands_on_each_deadline_without_run_statistics(monkeypatch):
+    """The run loop's autojump jumps to the next deadline, as MockClock's does, without building
+    `current_statistics()` (which counted every registered file descriptor's waiters)."""
+    def no_statistics():
+        raise AssertionError("autojump built run statistics")
+
+    monkeypatch.setattr(trio._core, "current_statistics", no_statistics)
+
+    async def main():
+        start, seen = trio.current_time(), []
+
+        async def sleeper(delay):
+            await trio.sleep(delay)
+            seen.append((delay, trio.current_time() - start))
+
+        async with trio.open_nursery() as nursery:
+            for delay in (3.25, 0.5, 7200.0, 0.5, 1e-6):
+                nursery.start_soon(sleeper, delay)
+        return sorted(seen)
+
+    assert run_virtual(main) == [(1e-6, 1e-6), (0.5, 0.5), (0.5, 0.5), (3.25, 3.25),
+                                 (7200.0, 7200.0)]
