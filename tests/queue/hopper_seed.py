@@ -2,7 +2,9 @@
 
 import datetime as dt
 
+from dialer.store.attempts import AttemptStart
 from dialer.store.campaigns import create_campaign
+from dialer.store.launch import recheck_and_start
 
 UTC = dt.timezone.utc
 # Monday 2 March 2026, 15:00 UTC = 10:00 in New York: inside every default window.
@@ -32,3 +34,14 @@ async def leads(conn, cid, lid, count, *, prefix=None, timezone="America/New_Yor
     for column, value in columns.items():
         await conn.execute(f"UPDATE lead SET {column} = $2 WHERE id = ANY($1::bigint[])", ids, value)
     return ids
+
+
+def engine_start(cid, clock, node="n1"):
+    """The engine's launch for `Hopper.take(start=)`: the re-check and the attempt rows in one
+    statement (`recheck_and_start`), each lead dialed at the number the hopper holds for it."""
+    async def start(conn, check, leads):
+        what, ids, release = check
+        starts = [AttemptStart(lead_id=lead.id, campaign_id=cid, called_number=lead.phone,
+                               started_at=clock.now(), list_id=lead.list_id, node=node) for lead in leads]
+        return list(await recheck_and_start(conn, what, ids, release, starts))
+    return start

@@ -17,7 +17,6 @@ from dialer.clock import Clock
 from dialer.engine.journal import CallJournal
 from dialer.queue.hopper import Hopper
 from dialer.store.attempts import AttemptEnd, AttemptStart, finish_attempts, start_attempts
-from dialer.store.launch import recheck_and_start
 from dialer.store.wrap_batch import apply_wrap_kw, apply_wraps
 
 import hopper_seed as seed
@@ -59,20 +58,20 @@ def _ending(outcome: str, wrap: str | None = None):
     return queue
 
 
+async def _call_in_progress(store, cid, in_call, clock) -> int:
+    """The attempt row of the call to NUMBER, whose ending the flush will store."""
+    return (await store.run(start_attempts, [AttemptStart(lead_id=in_call, campaign_id=cid, called_number=NUMBER,
+                                                          started_at=clock.now(), node="n1")]))[0]
+
+
 async def _launch_behind_a_flush(store, first_number: str, queue):
     """The flush of what `queue` queues is sent ahead; then a take of one lead, whose first pick
     has `first_number`."""
     cid, warm_up, first, others, in_call = await store.run(_setup, first_number)
     clock = Clock(MONDAY_10_NY)
-    attempt = (await store.run(start_attempts, [AttemptStart(lead_id=in_call, campaign_id=cid, called_number=NUMBER,
-                                                             started_at=clock.now(), node="n1")]))[0]
+    attempt = await _call_in_progress(store, cid, in_call, clock)
     hopper = Hopper(store, clock, cid, "n1")
-
-    async def start(conn, check, leads):
-        what, ids, release = check
-        starts = [AttemptStart(lead_id=lead.id, campaign_id=cid, called_number=lead.phone,
-                               started_at=clock.now(), list_id=lead.list_id, node="n1") for lead in leads]
-        return list(await recheck_and_start(conn, what, ids, release, starts))
+    start = seed.engine_start(cid, clock)
 
     # The first take fills the buffers (the whole list) and dials the warm-up lead.
     assert [lead.id for lead in await hopper.take(1, start=start)] == [warm_up]
@@ -142,15 +141,9 @@ async def _launch_with_a_top_up_behind_a_flush(store, finish_unit):
     dialing = await store.fetchval("SELECT list_id FROM lead WHERE id = $1", first)
     await store.run(lambda conn: seed.leads(conn, cid, dialing, 40, prefix="+1202666"))
     clock = Clock(MONDAY_10_NY)
-    attempt = (await store.run(start_attempts, [AttemptStart(lead_id=in_call, campaign_id=cid, called_number=NUMBER,
-                                                             started_at=clock.now(), node="n1")]))[0]
+    attempt = await _call_in_progress(store, cid, in_call, clock)
     hopper = Hopper(store, clock, cid, "n1")
-
-    async def start(conn, check, leads):
-        what, ids, release = check
-        starts = [AttemptStart(lead_id=lead.id, campaign_id=cid, called_number=lead.phone,
-                               started_at=clock.now(), list_id=lead.list_id, node="n1") for lead in leads]
-        return list(await recheck_and_start(conn, what, ids, release, starts))
+    start = seed.engine_start(cid, clock)
 
     await hopper.take(1, start=start)
     journal = CallJournal(store, start_attempts, finish_unit)

@@ -9,8 +9,6 @@ import pytest
 
 from dialer.clock import Clock
 from dialer.queue.hopper import Hopper
-from dialer.store.attempts import AttemptStart
-from dialer.store.launch import recheck_and_start
 
 import hopper_seed as seed
 from hopper_seed import MONDAY_10_NY
@@ -38,21 +36,12 @@ async def _held_lead_renumbered(store, *, dnc: str | None):
     return cid, hopper, clock, ids, renumbered, old_number
 
 
-def _launch(cid, clock):
-    async def start(conn, check, leads):
-        what, ids, release = check
-        starts = [AttemptStart(lead_id=lead.id, campaign_id=cid, called_number=lead.phone,
-                               started_at=clock.now(), list_id=lead.list_id, node="n1") for lead in leads]
-        return list(await recheck_and_start(conn, what, ids, release, starts))
-    return start
-
-
 @pytest.mark.parametrize("dnc", ["old", "new", None],
                          ids=["the number it held is now on DNC", "its new number is on DNC", "no DNC"])
 async def test_the_launch_does_not_dial_a_number_the_lead_no_longer_has(store, dnc):
     cid, hopper, clock, ids, renumbered, old_number = await _held_lead_renumbered(store, dnc=dnc)
 
-    got = await hopper.take(1, start=_launch(cid, clock))
+    got = await hopper.take(1, start=seed.engine_start(cid, clock))
 
     assert [lead.id for lead in got] == [ids[2]], "the renumbered lead is handed back; the next one replaces it"
     calls = await store.fetch("SELECT lead_id, called_number FROM attempt ORDER BY id")
@@ -72,12 +61,12 @@ async def test_the_plain_take_does_not_hand_out_a_number_the_lead_no_longer_has(
 
 async def test_a_later_claim_takes_the_lead_with_its_new_number(store):
     cid, hopper, clock, ids, renumbered, old_number = await _held_lead_renumbered(store, dnc=None)
-    assert [lead.id for lead in await hopper.take(1, start=_launch(cid, clock))] == [ids[2]]
+    assert [lead.id for lead in await hopper.take(1, start=seed.engine_start(cid, clock))] == [ids[2]]
 
     # Handed back, the lead is anyone's to claim again: a node starting afresh claims it with the
     # number it has now, and dials that.
     fresh = Hopper(store, clock, cid, "n2")
-    taken = {lead.id: lead.phone for lead in await fresh.take(5, start=_launch(cid, clock))}
+    taken = {lead.id: lead.phone for lead in await fresh.take(5, start=seed.engine_start(cid, clock))}
     assert taken.get(renumbered) == NEW_NUMBER
     called = await store.fetchval("SELECT called_number FROM attempt WHERE lead_id = $1", renumbered)
     assert called == NEW_NUMBER
