@@ -67,8 +67,9 @@ class CallJournal:
         # number of each, or None once one came without them (then it may touch anything). A
         # flush sent ahead carries it, so a launch round that touches none of it need not wait
         # for the flush. Kept for everything queued since the queue was last empty: a flush that
-        # sends part of the queue carries a footprint too big, never too small.
-        self._touching: Footprint | None = Footprint()
+        # sends part of the queue carries a footprint too big, never too small. Only kept where
+        # flushes are sent ahead (None, "anything", elsewhere: nothing would ever empty it).
+        self._touching: Footprint | None = Footprint() if self._sends_ahead else None
 
     async def start(self, starts: Sequence[Any]) -> list[int]:
         """Write the attempt rows for a launch batch; their ids, in order. One crossing."""

@@ -195,3 +195,23 @@ async def test_a_flush_sent_ahead_is_accounted_for_once_finished_and_in_order(in
         nursery.cancel_scope.cancel()
     assert await _rows(store) == ["end 1", "end 2", "wrap 2"]
     assert journal.crossings == 2 and journal.rides == 0
+
+
+async def test_a_journal_keeps_footprints_only_where_its_flushes_are_sent_ahead(any_store, autojump_clock):
+    """The leads and numbers of what is queued (`dialer.store.footprint`) are for the flushes
+    sent ahead: a journal on a store that runs its flushes at once keeps none (a daemon's
+    journal would otherwise gather every lead and number of its life), and one that sends them
+    ahead starts afresh once its queue is stored."""
+    store = any_store
+    await _scratch(store)
+    journal = CallJournal(store, _never, _log_ends, flush_interval=1.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(journal.run)
+        for i in range(50):
+            journal.finish(i, touches=(i, f"+1202555{i:04d}"))
+        await journal.drained()
+        nursery.cancel_scope.cancel()
+    if store.sends_ahead:
+        assert journal._touching is not None and not journal._touching
+    else:
+        assert journal._touching is None
