@@ -22,7 +22,7 @@ from dialer.lifecycle.outcomes import LeadState, NextState, after_outcome
 from dialer.lifecycle.rules import OUTCOMES, CampaignRules, RuleError
 from dialer.lifecycle.windows import Window, lead_window
 
-from .array_text import array_literal
+from .array_text import array_literal, column_arrays
 from .rules import TRANSACTION_ID, load_rules_once
 
 WindowFactory = Callable[[CampaignRules, dict], Window]
@@ -231,13 +231,11 @@ _CLOSE_TYPES = ("bigint", "text", None, "int", None, None, None, "bigint")
 _MOVE_TYPES = ("bigint", "text", "text", None, "bool", "int", None, "text", None)
 
 
-def _arrays(columns, types) -> list:
-    return [list(c) if t is None else array_literal(c, t) for c, t in zip(columns, types)]
 
 
 async def _close_and_move(conn, closing: list[tuple], updates: list[tuple]) -> None:
-    attempt_cols = _arrays(zip(*closing), _CLOSE_TYPES)
-    lead_cols = _arrays(zip(*updates) if updates else [[] for _ in range(9)], _MOVE_TYPES)
+    attempt_cols = column_arrays(closing, _CLOSE_TYPES)
+    lead_cols = column_arrays(updates, _MOVE_TYPES)
     # The attempts close; the leads move on, and their due callbacks have now been dialed. The
     # parts touch different rows (the leads and attempts are locked above), one snapshot.
     await conn.execute(

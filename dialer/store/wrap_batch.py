@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .array_text import array_literal
+from .array_text import array_literal, column_arrays
 from .attempts import default_window
 from .campaigns import NotFound
 from .lead_ops import LEAD_COLUMNS, LEAD_FROM, _lead_dict, decide_wrap, wrap_note, wrap_summary
@@ -111,8 +111,8 @@ async def apply_wraps(conn, wraps: Sequence[tuple[Any, ...]]) -> list[dict]:
                INSERT INTO callback (id, lead_id, campaign_id, due_at, operator_id, note, created_at)
                SELECT id, lead_id, campaign_id, due_at, operator_id, note, now FROM cb RETURNING id)
            SELECT cb.id, cb.lead_id FROM cb JOIN cb_i USING (id)""",
-        *_columns(leads_u, _LEAD_U), *_columns(attempts_u, _ATTEMPT_U), *_columns(dnc, _DNC_I),
-        *_columns(notes, _NOTE_I), *_columns(calls_back, _CB))
+        *column_arrays(leads_u, _LEAD_U), *column_arrays(attempts_u, _ATTEMPT_U), *column_arrays(dnc, _DNC_I),
+        *column_arrays(notes, _NOTE_I), *column_arrays(calls_back, _CB))
     callback_ids = {r["lead_id"]: r["id"] for r in rows}
     return [wrap_summary(lead["id"], res, callback_ids.get(lead["id"]), w["attempt_id"])
             for w, lead, res in decided]
@@ -168,8 +168,3 @@ _NOTE_I = ("bigint", "text", "text", None)
 _CB = ("bigint", "bigint", None, "bigint", "text", None)
 
 
-def _columns(rows: list[tuple], types: tuple) -> list:
-    """Rows as one array per column of `types` (empty arrays for no rows: unnest then yields
-    nothing)."""
-    columns = zip(*rows) if rows else [[] for _ in types]
-    return [list(c) if t is None else array_literal(c, t) for c, t in zip(columns, types)]
