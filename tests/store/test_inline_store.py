@@ -18,6 +18,16 @@ async def insert_twice(conn):
     await conn.execute("INSERT INTO t VALUES (7)")      # a unique violation: the unit fails
 
 
+async def _slow_insert_twice(conn):
+    """`insert_twice` after 0.3 s in the server: a unit still in flight a while, then failing."""
+    await conn.execute("SELECT pg_sleep(0.3)")
+    await insert_twice(conn)
+
+
+async def _count(conn):
+    return await conn.fetchval("SELECT count(*) FROM t")
+
+
 def _virtual(main, *args):
     return trio.run(main, *args, clock=trio.testing.MockClock(autojump_threshold=0))
 
@@ -172,24 +182,21 @@ def test_a_crossing_whose_reads_miss_the_unit_ahead_runs_beside_it(database_url)
                 await conn.execute("INSERT INTO t VALUES ($1)", x)
                 return x
 
-            async def count(conn):
-                return await conn.fetchval("SELECT count(*) FROM t")
-
             touches = Footprint([1, 2], ["+100", "+200"])
             ahead = await store.send_ahead(slow_insert, 1, touches=touches)
-            assert await store.run_statements(count, reads=Footprint([3], ["+300"])) == 0
+            assert await store.run_statements(_count, reads=Footprint([3], ["+300"])) == 0
             assert not ahead._task.done(), "ran beside it: the unit ahead is still in flight"
             assert store.ahead_stats == {"beside": 1}
             # The same lead, or the same number: it finishes the unit ahead first.
-            assert await store.run_statements(count, reads=Footprint([2], ["+300"])) == 1
+            assert await store.run_statements(_count, reads=Footprint([2], ["+300"])) == 1
             assert store.ahead_stats == {"beside": 1, "settled": 1}
             ahead = await store.send_ahead(slow_insert, 2, touches=touches)
-            assert await store.run_statements(count, reads=Footprint([3], ["+200"])) == 2
+            assert await store.run_statements(_count, reads=Footprint([3], ["+200"])) == 2
             # No reads declared, or a unit ahead without a footprint: first, as always.
             ahead = await store.send_ahead(slow_insert, 3, touches=touches)
-            assert await store.run_statements(count) == 3
+            assert await store.run_statements(_count) == 3
             ahead = await store.send_ahead(slow_insert, 4)
-            assert await store.run_statements(count, reads=Footprint([3], ["+300"])) == 4
+            assert await store.run_statements(_count, reads=Footprint([3], ["+300"])) == 4
             assert store.ahead_stats == {"beside": 1, "settled": 4}
             assert ahead.result() == 4
 
@@ -201,11 +208,7 @@ def test_a_unit_ahead_that_fails_beside_a_crossing_keeps_its_error_for_result(da
         async with Store.open(database_url, inline=True) as store:
             await store.execute("CREATE TABLE t (x int PRIMARY KEY)")
 
-            async def slow_insert_twice(conn):
-                await conn.execute("SELECT pg_sleep(0.3)")
-                await insert_twice(conn)
-
-            failed = await store.send_ahead(slow_insert_twice, touches=Footprint([1], ["+100"]))
+            failed = await store.send_ahead(_slow_insert_twice, touches=Footprint([1], ["+100"]))
             # Beside it, a crossing that outlasts it: the unit ahead fails meanwhile.
             await store.run_statements(lambda conn: conn.execute("SELECT pg_sleep(0.6)"),
                                        reads=Footprint([2], ["+200"]))
@@ -258,11 +261,7 @@ def test_a_failing_unit_ahead_keeps_its_error_and_the_one_behind_it_still_runs(d
         async with Store.open(database_url, inline=True) as store:
             await store.execute("CREATE TABLE t (x int PRIMARY KEY)")
 
-            async def slow_insert_twice(conn):
-                await conn.execute("SELECT pg_sleep(0.3)")
-                await insert_twice(conn)
-
-            failed = await store.send_ahead(slow_insert_twice)
+            failed = await store.send_ahead(_slow_insert_twice)
             second = await store.send_ahead(_slow, 1)
             assert not failed._task.done(), "both in flight"
             assert second.result() == 1, "ran after the first, which left nothing behind"
@@ -282,26 +281,23 @@ def test_a_crossing_must_miss_every_unit_queued_ahead_to_run_beside_them(databas
         async with Store.open(database_url, inline=True) as store:
             await store.execute("CREATE TABLE t (x int)")
 
-            async def count(conn):
-                return await conn.fetchval("SELECT count(*) FROM t")
-
             one, two = Footprint([1], ["+100"]), Footprint([2], ["+200"])
             first = await store.send_ahead(_slow, 1, touches=one)
             second = await store.send_ahead(_slow, 2, touches=two)
-            assert await store.run_statements(count, reads=Footprint([3], ["+300"])) == 0
+            assert await store.run_statements(_count, reads=Footprint([3], ["+300"])) == 0
             assert not first._task.done() and not second._task.done()
             assert store.ahead_stats == {"queued": 1, "beside": 1}
             # Meets only the second (behind): both are finished first.
-            assert await store.run_statements(count, reads=Footprint([3], ["+200"])) == 2
+            assert await store.run_statements(_count, reads=Footprint([3], ["+200"])) == 2
             assert store.ahead_stats == {"queued": 1, "beside": 1, "settled": 1}
             assert (first.result(), second.result()) == (1, 2)
             # Meets only the first (ahead), and the same for a unit with no footprint behind it.
             first = await store.send_ahead(_slow, 3, touches=one)
             second = await store.send_ahead(_slow, 4, touches=two)
-            assert await store.run_statements(count, reads=Footprint([1], ["+300"])) == 4
+            assert await store.run_statements(_count, reads=Footprint([1], ["+300"])) == 4
             first = await store.send_ahead(_slow, 5, touches=one)
             second = await store.send_ahead(_slow, 6)
-            assert await store.run_statements(count, reads=Footprint([3], ["+300"])) == 6
+            assert await store.run_statements(_count, reads=Footprint([3], ["+300"])) == 6
             assert store.ahead_stats == {"queued": 3, "beside": 1, "settled": 3}
             assert (first.result(), second.result()) == (5, 6)
 
