@@ -56,7 +56,9 @@ ROUND_TRIPS = [0]
 def pg_cpu_seconds() -> float | None:
     """CPU seconds used so far by the embedded PostgreSQL (postmaster, its live children, and the
     children it has reaped), from /proc; None for another server (not ours to read)."""
-    data = Path(os.environ.get("DIALER_PG_DATA") or ROOT / ".dialer" / "pg")
+    from dialer.store.embedded import default_data_dir
+
+    data = default_data_dir()       # where the store started it: DIALER_PG_DATA, or under the cwd
     try:
         postmaster = int((data / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
