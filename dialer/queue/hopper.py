@@ -150,7 +150,8 @@ class Hopper:
                 return []
             self._note_take(n)
             await self._renew_if_due(now)
-            # Read only (owners looked up in it): the runner's frozenset as it is, not copied.
+            # Read only (owners looked up in it): the runner's frozenset as it is, not copied (it
+            # cannot change under us across the take's crossings; another iterable is copied).
             ready = ready_operators if isinstance(ready_operators, frozenset) else set(ready_operators or ())
             taken: list[LeadToDial] = []
             for _ in range(4):  # replacements for leads that fail the DNC re-check

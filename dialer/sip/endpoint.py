@@ -35,6 +35,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import trio
 
+from dialer.clock import clock_reading
 from dialer.net import Address, Network
 
 from . import outcome as outcomes
@@ -511,7 +512,7 @@ class Endpoint:
         self._servers: dict[tuple[str, str], _ServerEntry] = {}
         self._dialogs: dict[tuple[str, str], Call] = {}     # (Call-ID, our tag) -> call
         self._timers = TimerQueue()
-        self._now = self._timers._now  # reads trio's clock, one call deep (`clock_reading`)
+        self._now = clock_reading()  # reads trio's clock, one call deep
         self._nursery: trio.Nursery | None = None
 
     @property

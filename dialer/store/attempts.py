@@ -231,8 +231,6 @@ _CLOSE_TYPES = ("bigint", "text", None, "int", None, None, None, "bigint")
 _MOVE_TYPES = ("bigint", "text", "text", None, "bool", "int", None, "text", None)
 
 
-
-
 async def _close_and_move(conn, closing: list[tuple], updates: list[tuple]) -> None:
     attempt_cols = column_arrays(closing, _CLOSE_TYPES)
     lead_cols = column_arrays(updates, _MOVE_TYPES)

@@ -55,7 +55,6 @@ class Params:
         return f"${len(self.args)}::{cast}"
 
 
-
 @dataclasses.dataclass
 class ListRequest:
     list_id: int

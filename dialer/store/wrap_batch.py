@@ -166,5 +166,3 @@ _ATTEMPT_U = ("bigint", "text", "bigint", "text")
 _DNC_I = ("text", "bigint", "text", None)
 _NOTE_I = ("bigint", "text", "text", None)
 _CB = ("bigint", "bigint", None, "bigint", "text", None)
-
-
